@@ -1,0 +1,38 @@
+# Petrel's tasks. Each wraps a script in scripts/ or a single go command.
+FUZZTIME ?= 60s
+BENCHCOUNT ?= 6
+BENCH ?= .
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+.PHONY: test fmt vet race fuzz bench bench-compare lint
+
+# test: everything CI runs: formatting, vet, the race-enabled tests (fuzz
+# seeds included, as unit tests).
+test: fmt vet race
+
+fmt:
+	@scripts/gofmt-check.sh
+
+vet:
+	go vet ./...
+
+race:
+	go test -race -count=1 ./...
+
+# fuzz: run every fuzz target in fuzz/ for FUZZTIME each.
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# bench: Petrel's codec benchmarks, BENCHCOUNT runs, summarised by benchstat.
+bench:
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./packet/ | tee bench.out
+	go run $(BENCHSTAT) bench.out
+
+# bench-compare: Petrel beside mochi-mqtt and paho.mqtt.golang (bench/codec,
+# a nested module), in one run, with the ratios.
+bench-compare:
+	cd bench/codec && BENCHCOUNT=$(BENCHCOUNT) BENCHSTAT=$(BENCHSTAT) ./compare.sh
+
+lint:
+	go run $(STATICCHECK) ./...

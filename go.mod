@@ -1,0 +1,3 @@
+module github.com/petrel-mqtt/petrel
+
+go 1.26

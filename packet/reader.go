@@ -1,0 +1,149 @@
+package packet
+
+import (
+	"bufio"
+	"errors"
+	"io"
+)
+
+// Reader reads packets one at a time from a byte stream.
+//
+// It refuses a reserved packet type, a Remaining Length longer than four
+// bytes, a packet larger than its maximum packet size, and a fixed-size
+// packet with the wrong length, all before it reads or allocates anything
+// for the body. A body too large for the buffered reader is read into a
+// buffer grown in step with the bytes that actually arrive, so a peer that
+// claims a large size and sends little costs little memory.
+//
+// The packet ReadPacket returns, and every byte slice in it, stays valid only
+// until the next call to ReadPacket: the Reader reuses both the packet
+// structs and the buffers. Call the packet's Clone method to keep it.
+//
+// A Reader is not safe for concurrent use. After an error other than io.EOF
+// the stream is out of step and every later call returns the same error.
+type Reader struct {
+	br      *bufio.Reader
+	d       Decoder
+	buf     []byte // body storage for packets that do not fit in br
+	pending int    // bytes peeked from br for the last packet, to discard
+	err     error  // sticky error
+}
+
+// DefaultReaderBufferSize is the size of the bufio.Reader that NewReader
+// wraps around a reader that is not one already.
+const DefaultReaderBufferSize = 4096
+
+// maxRetainedBuffer is the largest body buffer a Reader keeps between
+// packets; a larger one, needed for an exceptional packet, is dropped.
+const maxRetainedBuffer = 64 << 10
+
+// firstChunk is the first step of the body buffer when a body does not fit
+// in the bufio.Reader.
+const firstChunk = 16 << 10
+
+// NewReader returns a Reader that reads from r, which it wraps in a
+// bufio.Reader unless r is one, and accepts packets of at most maxPacketSize
+// bytes, fixed header included (zero or less: DefaultMaxPacketSize).
+func NewReader(r io.Reader, maxPacketSize int) *Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, DefaultReaderBufferSize)
+	}
+	return &Reader{br: br, d: Decoder{MaxPacketSize: maxPacketSize}}
+}
+
+// ReadPacket reads and decodes the next packet. It returns io.EOF if the
+// stream ends cleanly between packets, io.ErrUnexpectedEOF if it ends inside
+// one, a *ProtocolError for a malformed or oversized packet, or the error of
+// the underlying reader.
+func (r *Reader) ReadPacket() (Packet, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	p, err := r.readPacket()
+	if err != nil {
+		r.err = err
+	}
+	return p, err
+}
+
+func (r *Reader) readPacket() (Packet, error) {
+	if r.pending > 0 {
+		r.br.Discard(r.pending) // cannot fail: the bytes were peeked
+		r.pending = 0
+	}
+	if cap(r.buf) > maxRetainedBuffer {
+		r.buf = nil
+	}
+
+	b0, err := r.br.ReadByte()
+	if err != nil {
+		return nil, err // io.EOF here is a clean end between packets
+	}
+	t, flags := Type(b0>>4), b0&0x0f
+	if !t.Valid() {
+		return nil, errReservedType(t)
+	}
+	rl, size := 0, 0
+	for {
+		if size == 4 {
+			return nil, withType(errRemainingLengthTooLong, t)
+		}
+		c, err := r.br.ReadByte()
+		if err != nil {
+			return nil, noEOF(err)
+		}
+		rl |= int(c&0x7f) << (7 * size)
+		size++
+		if c < 0x80 {
+			break
+		}
+	}
+	if fl := fixedLength[t]; fl >= 0 && rl != fl {
+		return nil, perr(t, "remaining length", "2.2.3", ErrRemainingLength)
+	}
+	if 1+size+rl > r.d.maxPacketSize() {
+		return nil, errTooLarge(t)
+	}
+
+	var body []byte
+	if rl <= r.br.Size() {
+		body, err = r.br.Peek(rl)
+		if err != nil {
+			return nil, noEOF(err)
+		}
+		r.pending = rl
+	} else if body, err = r.readLarge(rl); err != nil {
+		return nil, err
+	}
+	return r.d.decodeBody(t, flags, body[:rl:rl])
+}
+
+// readLarge reads a body of n bytes, larger than the bufio.Reader's buffer,
+// into r.buf. The buffer grows at most twofold per step, so what it
+// allocates stays within a small multiple of the bytes received.
+func (r *Reader) readLarge(n int) ([]byte, error) {
+	b := r.buf[:0]
+	for len(b) < n {
+		step := min(n-len(b), max(len(b), firstChunk))
+		if cap(b)-len(b) < step {
+			nb := make([]byte, len(b), len(b)+step)
+			copy(nb, b)
+			b = nb
+		}
+		if _, err := io.ReadFull(r.br, b[len(b):len(b)+step]); err != nil {
+			return nil, noEOF(err)
+		}
+		b = b[:len(b)+step]
+	}
+	r.buf = b
+	return b, nil
+}
+
+// noEOF turns an end of stream inside a packet into io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

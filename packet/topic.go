@@ -1,0 +1,72 @@
+package packet
+
+// Topic names and filters (section 4.7).
+
+// ValidateTopicName reports whether topic may be the Topic Name of a PUBLISH
+// or the Will Topic of a CONNECT: a non-empty [MQTT-4.7.3-1] UTF-8 string
+// [MQTT-1.5.3-1] of at most 65,535 bytes [MQTT-4.7.3-3], without U+0000
+// [MQTT-4.7.3-2] or wildcards [MQTT-3.3.2-2]. The error is a *ProtocolError.
+func ValidateTopicName(topic string) error { return checkTopicName(TypePublish, "topic name", topic) }
+
+// ValidateTopicFilter reports whether filter may be a Topic Filter of a
+// SUBSCRIBE or UNSUBSCRIBE: a topic that may hold '+' as a whole level
+// [MQTT-4.7.1-3] and '#' as a whole last level [MQTT-4.7.1-2]. The error is
+// a *ProtocolError.
+func ValidateTopicFilter(filter string) error {
+	return checkTopicFilter(TypeSubscribe, "topic filter", filter)
+}
+
+func checkTopicName[T string | []byte](t Type, field string, s T) error {
+	if len(s) == 0 {
+		return perr(t, field, "MQTT-4.7.3-1", ErrEmptyTopic)
+	}
+	if len(s) > maxField {
+		return perr(t, field, "MQTT-4.7.3-3", ErrFieldTooLong)
+	}
+	nonASCII := false
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case classNull:
+			return perr(t, field, "MQTT-4.7.3-2", ErrNullChar)
+		case classWildcard:
+			return perr(t, field, "MQTT-3.3.2-2", ErrWildcard)
+		case classNonASCII:
+			nonASCII = true
+		}
+	}
+	if nonASCII && !validUTF8(s) {
+		return perr(t, field, "MQTT-1.5.3-1", ErrUTF8)
+	}
+	return nil
+}
+
+func checkTopicFilter[T string | []byte](t Type, field string, s T) error {
+	if len(s) == 0 {
+		return perr(t, field, "MQTT-4.7.3-1", ErrEmptyTopic)
+	}
+	if len(s) > maxField {
+		return perr(t, field, "MQTT-4.7.3-3", ErrFieldTooLong)
+	}
+	nonASCII := false
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case classNull:
+			return perr(t, field, "MQTT-4.7.3-2", ErrNullChar)
+		case classWildcard:
+			levelStart := i == 0 || s[i-1] == '/'
+			if s[i] == '#' {
+				if !levelStart || i != len(s)-1 {
+					return perr(t, field, "MQTT-4.7.1-2", ErrFilter)
+				}
+			} else if !levelStart || (i != len(s)-1 && s[i+1] != '/') {
+				return perr(t, field, "MQTT-4.7.1-3", ErrFilter)
+			}
+		case classNonASCII:
+			nonASCII = true
+		}
+	}
+	if nonASCII && !validUTF8(s) {
+		return perr(t, field, "MQTT-1.5.3-1", ErrUTF8)
+	}
+	return nil
+}
