@@ -1,5 +1,7 @@
 package packet
 
+import "encoding/binary"
+
 // Primitive field codecs (section 1.5): two-byte integers, length-prefixed
 // UTF-8 strings and binary data. They are pure functions on byte slices; the
 // consume functions never read past the slice they are given.
@@ -63,7 +65,14 @@ const (
 // checkString validates an MQTT UTF-8 encoded string (section 1.5.3): it
 // must be well-formed UTF-8 without surrogates [MQTT-1.5.3-1] and without
 // U+0000 [MQTT-1.5.3-2]. A U+FEFF is kept as it is [MQTT-1.5.3-3].
-func checkString[T string | []byte](t Type, field string, s T) error {
+func checkString(t Type, field string, s []byte) error {
+	if len(s) <= maxField && plainASCII(s) {
+		return nil
+	}
+	return checkStringSlow(t, field, s)
+}
+
+func checkStringSlow[T string | []byte](t Type, field string, s T) error {
 	if len(s) > maxField {
 		return perr(t, field, "1.5.3", ErrFieldTooLong)
 	}
@@ -80,6 +89,34 @@ func checkString[T string | []byte](t Type, field string, s T) error {
 		return perr(t, field, "MQTT-1.5.3-1", ErrUTF8)
 	}
 	return nil
+}
+
+const (
+	lsb = 0x0101010101010101 // the lowest bit of each byte of a word
+	msb = 0x8080808080808080 // the highest bit of each byte of a word
+)
+
+// zeroBytes has the high bit set in the bytes of x that are zero, and
+// possibly in bytes above one that is zero; it is 0 only if x has no zero
+// byte.
+func zeroBytes(x uint64) uint64 { return (x - lsb) &^ x & msb }
+
+// plainASCII reports whether s holds nothing but ASCII other than U+0000,
+// '+' and '#': a string, topic name or filter that needs no further check.
+// It looks at eight bytes at a time.
+func plainASCII(s []byte) bool {
+	var acc uint64
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		acc |= x | zeroBytes(x) | zeroBytes(x^('+'*lsb)) | zeroBytes(x^('#'*lsb))
+		s = s[8:]
+	}
+	for _, c := range s {
+		if byteClass[c] != classPlain {
+			return false
+		}
+	}
+	return acc&msb == 0
 }
 
 // checkBinary validates the length of a binary data field (section 1.5.3).

@@ -6,17 +6,37 @@ package packet
 // or the Will Topic of a CONNECT: a non-empty [MQTT-4.7.3-1] UTF-8 string
 // [MQTT-1.5.3-1] of at most 65,535 bytes [MQTT-4.7.3-3], without U+0000
 // [MQTT-4.7.3-2] or wildcards [MQTT-3.3.2-2]. The error is a *ProtocolError.
-func ValidateTopicName(topic string) error { return checkTopicName(TypePublish, "topic name", topic) }
+func ValidateTopicName(topic string) error {
+	return checkTopicNameSlow(TypePublish, "topic name", topic)
+}
 
 // ValidateTopicFilter reports whether filter may be a Topic Filter of a
 // SUBSCRIBE or UNSUBSCRIBE: a topic that may hold '+' as a whole level
 // [MQTT-4.7.1-3] and '#' as a whole last level [MQTT-4.7.1-2]. The error is
 // a *ProtocolError.
 func ValidateTopicFilter(filter string) error {
-	return checkTopicFilter(TypeSubscribe, "topic filter", filter)
+	return checkTopicFilterSlow(TypeSubscribe, "topic filter", filter)
 }
 
-func checkTopicName[T string | []byte](t Type, field string, s T) error {
+// checkTopicName validates a topic name; the common case, plain ASCII, takes
+// one pass over eight bytes at a time.
+func checkTopicName(t Type, field string, s []byte) error {
+	if len(s) != 0 && len(s) <= maxField && plainASCII(s) {
+		return nil
+	}
+	return checkTopicNameSlow(t, field, s)
+}
+
+// checkTopicFilter validates a topic filter, fast for filters without
+// wildcards or non-ASCII bytes.
+func checkTopicFilter(t Type, field string, s []byte) error {
+	if len(s) != 0 && len(s) <= maxField && plainASCII(s) {
+		return nil
+	}
+	return checkTopicFilterSlow(t, field, s)
+}
+
+func checkTopicNameSlow[T string | []byte](t Type, field string, s T) error {
 	if len(s) == 0 {
 		return perr(t, field, "MQTT-4.7.3-1", ErrEmptyTopic)
 	}
@@ -40,7 +60,7 @@ func checkTopicName[T string | []byte](t Type, field string, s T) error {
 	return nil
 }
 
-func checkTopicFilter[T string | []byte](t Type, field string, s T) error {
+func checkTopicFilterSlow[T string | []byte](t Type, field string, s T) error {
 	if len(s) == 0 {
 		return perr(t, field, "MQTT-4.7.3-1", ErrEmptyTopic)
 	}
