@@ -26,8 +26,8 @@ func decodeAck(t Type, flags byte, b []byte) (uint16, error) {
 	if err := checkFlags(t, flags); err != nil {
 		return 0, err
 	}
-	if len(b) != 2 {
-		return 0, perr(t, "remaining length", "2.2.3", ErrRemainingLength)
+	if err := checkFixedLength(t, len(b)); err != nil {
+		return 0, err
 	}
 	id := uint16(b[0])<<8 | uint16(b[1])
 	return id, checkAck(t, id)

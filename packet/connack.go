@@ -82,8 +82,8 @@ func (p *Connack) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypeConnack, flags); err != nil {
 		return err
 	}
-	if len(b) != 2 {
-		return perr(TypeConnack, "remaining length", "3.2.1", ErrRemainingLength)
+	if err := checkFixedLength(TypeConnack, len(b)); err != nil {
+		return err
 	}
 	if b[0]&^1 != 0 {
 		return perr(TypeConnack, "acknowledge flags", "3.2.2.1", ErrConnackFlags)

@@ -25,8 +25,5 @@ func (*Disconnect) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypeDisconnect, flags); err != nil {
 		return err
 	}
-	if len(b) != 0 {
-		return perr(TypeDisconnect, "remaining length", "3.14.1", ErrRemainingLength)
-	}
-	return nil
+	return checkFixedLength(TypeDisconnect, len(b))
 }

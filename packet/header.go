@@ -60,6 +60,23 @@ var fixedLength = [16]int{
 	-1, -1, 2, -1, 2, 2, 2, 2, -1, -1, -1, 2, 0, 0, 0, -1,
 }
 
+// lengthRule names the section that fixes the Remaining Length of each
+// fixed-size packet type.
+var lengthRule = [16]string{
+	TypeConnack: "3.2.1", TypePuback: "3.4.1", TypePubrec: "3.5.1", TypePubrel: "3.6.1",
+	TypePubcomp: "3.7.1", TypeUnsuback: "3.11.1", TypePingreq: "3.12.1", TypePingresp: "3.13.1",
+	TypeDisconnect: "3.14.1",
+}
+
+// checkFixedLength refuses a fixed-size packet whose Remaining Length is not
+// the one its type requires.
+func checkFixedLength(t Type, rl int) error {
+	if fl := fixedLength[t]; fl >= 0 && rl != fl {
+		return perr(t, "remaining length", lengthRule[t], ErrRemainingLength)
+	}
+	return nil
+}
+
 // checkFlags validates the flag nibble of a non-PUBLISH packet.
 func checkFlags(t Type, flags byte) error {
 	if flags != requiredFlags[t] {

@@ -57,7 +57,7 @@ func consumeHeader(b []byte) (t Type, flags byte, body []byte, n int, err error)
 	t, flags = Type(b[0]>>4), b[0]&0x0f
 	rl, size, err := consumeRemainingLength(b[1:])
 	if err != nil {
-		return t, flags, nil, 0, err
+		return t, flags, nil, 0, withType(err, t)
 	}
 	end := 1 + size + rl
 	if len(b) < end {

@@ -25,8 +25,5 @@ func (*Pingreq) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypePingreq, flags); err != nil {
 		return err
 	}
-	if len(b) != 0 {
-		return perr(TypePingreq, "remaining length", "3.12.1", ErrRemainingLength)
-	}
-	return nil
+	return checkFixedLength(TypePingreq, len(b))
 }

@@ -24,8 +24,5 @@ func (*Pingresp) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypePingresp, flags); err != nil {
 		return err
 	}
-	if len(b) != 0 {
-		return perr(TypePingresp, "remaining length", "3.13.1", ErrRemainingLength)
-	}
-	return nil
+	return checkFixedLength(TypePingresp, len(b))
 }

@@ -19,6 +19,10 @@ import (
 // until the next call to ReadPacket: the Reader reuses both the packet
 // structs and the buffers. Call the packet's Clone method to keep it.
 //
+// The Reader consumes a packet's body from the bufio.Reader only at the next
+// call to ReadPacket, so that the body can be decoded in place: a caller that
+// passed in its own *bufio.Reader must not read from it directly.
+//
 // A Reader is not safe for concurrent use. After an error other than io.EOF
 // the stream is out of step and every later call returns the same error.
 type Reader struct {
@@ -99,8 +103,15 @@ func (r *Reader) readPacket() (Packet, error) {
 			break
 		}
 	}
-	if fl := fixedLength[t]; fl >= 0 && rl != fl {
-		return nil, perr(t, "remaining length", "2.2.3", ErrRemainingLength)
+	// Refuse what the header alone condemns, in the order the decoders
+	// check it, before reading the body.
+	if t != TypePublish {
+		if err := checkFlags(t, flags); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkFixedLength(t, rl); err != nil {
+		return nil, err
 	}
 	if 1+size+rl > r.d.maxPacketSize() {
 		return nil, errTooLarge(t)
