@@ -62,6 +62,12 @@ const (
 	classNonASCII
 )
 
+// ValidateString reports whether s may be sent as an MQTT UTF-8 encoded
+// string, such as a ClientId or a user name: well-formed UTF-8
+// [MQTT-1.5.3-1] without U+0000 [MQTT-1.5.3-2], at most 65,535 bytes. The
+// error is a *ProtocolError.
+func ValidateString(s string) error { return checkStringSlow(TypeConnect, "string", s) }
+
 // checkString validates an MQTT UTF-8 encoded string (section 1.5.3): it
 // must be well-formed UTF-8 without surrogates [MQTT-1.5.3-1] and without
 // U+0000 [MQTT-1.5.3-2]. A U+FEFF is kept as it is [MQTT-1.5.3-3].

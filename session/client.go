@@ -1,0 +1,319 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/auth"
+	"github.com/petrel-mqtt/petrel/packet"
+	"github.com/petrel-mqtt/petrel/transport"
+)
+
+// Client is an MQTT 3.1.1 client. Its methods may be called from any
+// number of goroutines at once.
+//
+// The session state (outgoing QoS 1 and 2 messages awaiting their
+// acknowledgements, incoming QoS 2 identifiers awaiting PUBREL, and the
+// subscriptions) belongs to the Client and outlives each connection, so that
+// a later Connect with CleanSession false resumes it.
+type Client struct {
+	cfg     Config
+	creds   auth.Credentials
+	address string // for the transport dialer; empty with cfg.Dial
+	log     *slog.Logger
+	router  router
+
+	// inflight limits outgoing QoS 1 and 2 flows to cfg.MaxInflight.
+	inflight chan struct{}
+
+	// connectMu serialises Connect and Disconnect.
+	connectMu sync.Mutex
+
+	// mu guards the fields below. It is never held across network I/O,
+	// and it is taken after conn.qmu is released, never while holding it.
+	mu       sync.Mutex
+	conn     *conn                   // the live connection, or nil
+	last     *conn                   // the latest connection, live or ended, to join
+	ids      idSet                   // packet identifiers in use
+	idFreed  chan struct{}           // closed and replaced when an id is freed
+	flows    map[uint16]*flow        // outgoing QoS 1 and 2 messages by packet id
+	seq      uint64                  // order of flows, for re-sending
+	requests map[uint16]*request     // SUBSCRIBE and UNSUBSCRIBE awaiting their ack
+	inbound  map[uint16]inboundState // QoS 2 messages received, until PUBREL
+	granted  map[string]packet.QoS   // the filters this client holds, with their granted QoS
+}
+
+// New validates cfg and returns a Client for it. It does no network I/O; it
+// reads the private key, if cfg.PrivateKey names files.
+func New(cfg Config) (*Client, error) {
+	c := &Client{cfg: cfg.withDefaults()}
+	if err := c.cfg.validate(); err != nil {
+		return nil, err
+	}
+	creds, err := auth.Resolve(c.cfg.User, []byte(c.cfg.UserPassword), c.cfg.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	c.creds = creds
+	if c.cfg.Dial == nil {
+		c.address, err = address(&c.cfg, len(creds.Certificates) > 0)
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.log = c.cfg.Logger
+	c.inflight = make(chan struct{}, c.cfg.MaxInflight)
+	c.idFreed = make(chan struct{})
+	c.flows = make(map[uint16]*flow)
+	c.requests = make(map[uint16]*request)
+	c.inbound = make(map[uint16]inboundState)
+	c.granted = make(map[string]packet.QoS)
+	return c, nil
+}
+
+// address builds the transport address from Address, Port and Option; a key
+// turns TLS on.
+func address(cfg *Config, useKey bool) (string, error) {
+	if u, err := transport.ParseAddress(cfg.Address); err == nil && u.Scheme != "" && hasScheme(cfg.Address) {
+		if cfg.Port != 0 || cfg.Option != Plain {
+			return "", &ConfigError{Field: "Address", Reason: "is a URL, so Port and Option must be left zero"}
+		}
+		return u.String(), nil
+	}
+	a, err := transport.Address(cfg.Address, cfg.Port, cfg.Option == TLS || useKey)
+	if err != nil {
+		return "", &ConfigError{Field: "Address", Reason: "is not a host name or IP address", Err: err}
+	}
+	return a, nil
+}
+
+func hasScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ':':
+			return i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/'
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '+', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// Connect dials the broker, sends CONNECT and waits for CONNACK, all within
+// cfg.ConnectionTimeout and ctx. It returns whether the server holds a
+// session for this client (Session Present). A refusal is a *ConnectError
+// naming the return code; a failure to dial or a broken handshake says
+// which step failed.
+//
+// With CleanSession false and a session present, Connect re-sends the
+// messages whose acknowledgement was outstanding when the last connection
+// ended, in their original order [MQTT-4.4.0-1].
+func (c *Client) Connect(ctx context.Context) (sessionPresent bool, err error) {
+	c.connectMu.Lock()
+	defer c.connectMu.Unlock()
+
+	c.mu.Lock()
+	live, last := c.conn, c.last
+	c.mu.Unlock()
+	if live != nil {
+		return false, ErrAlreadyConnected
+	}
+	if last != nil {
+		last.wait() // the previous connection's goroutines have ended or are ending
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectionTimeout)
+	defer cancel()
+	nc, err := c.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	r, ack, err := c.handshake(ctx, nc)
+	if err != nil {
+		nc.Close()
+		return false, err
+	}
+	if ack.ReturnCode != packet.Accepted {
+		nc.Close()
+		return false, &ConnectError{Code: ack.ReturnCode}
+	}
+	c.log.Info("mqtt: connected", "client_id", c.cfg.ClientID, "session_present", ack.SessionPresent)
+	c.start(nc, r, ack.SessionPresent)
+	return ack.SessionPresent, nil
+}
+
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	if c.cfg.Dial != nil {
+		nc, err := c.cfg.Dial(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: dial: %w", err)
+		}
+		return nc, nil
+	}
+	d := transport.Dialer{TLSConfig: c.tlsConfig(), Timeout: -1}
+	return d.Dial(ctx, c.address)
+}
+
+func (c *Client) tlsConfig() *tls.Config {
+	if len(c.creds.Certificates) == 0 {
+		return c.cfg.TLSConfig
+	}
+	return c.creds.TLSConfig(c.cfg.TLSConfig)
+}
+
+// handshake sends CONNECT on nc and reads the CONNACK, within ctx.
+func (c *Client) handshake(ctx context.Context, nc net.Conn) (*packet.Reader, *packet.Connack, error) {
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
+	defer stop()
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+	}
+
+	b, err := c.connectPacket().AppendBinary(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mqtt: CONNECT: %w", err)
+	}
+	if _, err := nc.Write(b); err != nil {
+		return nil, nil, c.handshakeErr(ctx, "sending CONNECT", err)
+	}
+	r := packet.NewReader(nc, c.cfg.MaxPacketSize)
+	p, err := r.ReadPacket()
+	if err != nil {
+		return nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", err)
+	}
+	ack, ok := p.(*packet.Connack)
+	if !ok {
+		return nil, nil, fmt.Errorf("mqtt: the server sent %v instead of CONNACK [MQTT-3.2.0-1]: %w", p.Type(), ErrProtocolViolation)
+	}
+	if !stop() {
+		return nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", ctx.Err())
+	}
+	nc.SetDeadline(time.Time{})
+	a := *ack
+	return r, &a, nil
+}
+
+func (c *Client) handshakeErr(ctx context.Context, step string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("mqtt: %s: no answer within the connection timeout (%v): %w", step, c.cfg.ConnectionTimeout, ctx.Err())
+	}
+	return fmt.Errorf("mqtt: %s: %w", step, err)
+}
+
+// connectPacket builds CONNECT from the configuration.
+func (c *Client) connectPacket() *packet.Connect {
+	p := &packet.Connect{
+		ClientID:     []byte(c.cfg.ClientID),
+		CleanSession: c.cfg.CleanSession,
+		KeepAlive:    c.cfg.keepAliveSeconds(),
+		UsernameFlag: c.creds.UsernameFlag,
+		PasswordFlag: c.creds.PasswordFlag,
+	}
+	if p.UsernameFlag {
+		p.Username = []byte(c.creds.Username)
+	}
+	if p.PasswordFlag {
+		p.Password = c.creds.Password
+	}
+	if w := c.cfg.Will; w != nil {
+		p.WillFlag, p.WillQoS, p.WillRetain = true, w.QoS, w.Retain
+		p.WillTopic, p.WillMessage = []byte(w.Topic), w.Payload
+	}
+	return p
+}
+
+// Disconnect ends the connection cleanly: it lets outstanding
+// acknowledgements arrive until ctx ends, sends DISCONNECT, so that the
+// server discards the will, and closes the connection. It always returns;
+// it returns ctx's error if ctx ended first, after closing all the same.
+// Disconnect on a Client that is not connected returns nil.
+//
+// Messages already received are still handed to their handlers; Disconnect
+// waits for that too, until ctx ends.
+func (c *Client) Disconnect(ctx context.Context) error {
+	c.connectMu.Lock()
+	defer c.connectMu.Unlock()
+	c.mu.Lock()
+	cn := c.conn
+	c.mu.Unlock()
+	if cn == nil {
+		c.mu.Lock()
+		last := c.last
+		c.mu.Unlock()
+		if last != nil {
+			return last.waitCtx(ctx)
+		}
+		return nil
+	}
+
+	err := c.drain(ctx, cn)
+	if err == nil {
+		err = cn.send(ctx, []byte{byte(packet.TypeDisconnect) << 4, 0})
+	}
+	cn.close(ErrDisconnected)
+	if werr := cn.waitCtx(ctx); err == nil {
+		err = werr
+	}
+	if errors.Is(err, ErrDisconnected) {
+		err = nil
+	}
+	c.log.Info("mqtt: disconnected", "client_id", c.cfg.ClientID)
+	return err
+}
+
+// drain waits until no flow or request awaits an acknowledgement, the
+// connection ends, or ctx ends.
+func (c *Client) drain(ctx context.Context, cn *conn) error {
+	for {
+		c.mu.Lock()
+		idle := len(c.flows) == 0 && len(c.requests) == 0
+		freed := c.idFreed
+		c.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-freed:
+		case <-cn.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Connected reports whether the Client has a live connection.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn != nil
+}
+
+// Done returns a channel closed when the current connection ends, and nil
+// when there is none.
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		return nil
+	}
+	return c.last.done
+}
+
+// Err returns why the latest connection ended, or nil while it is live.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	if last == nil {
+		return nil
+	}
+	return last.cause()
+}

@@ -1,0 +1,313 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// conn is one network connection of a Client and its three goroutines: the
+// reader decodes packets and updates the session, the writer drains the
+// send queue and keeps the connection alive, the dispatcher runs handlers
+// in arrival order. One idempotent close path ends all three.
+type conn struct {
+	c  *Client
+	nc net.Conn
+	r  *packet.Reader
+
+	done      chan struct{} // closed by close
+	closeOnce sync.Once
+	err       error         // why the connection ended; written once, before done is closed
+	exited    chan struct{} // closed when all three goroutines have returned
+	running   atomic.Int32
+
+	// qmu guards queue. Lock order: Client.mu, then qmu; never the reverse.
+	qmu   sync.Mutex
+	queue []outgoing
+	kick  chan struct{} // 1-buffered: wakes the writer
+
+	deliveries    chan delivery // to the dispatcher, bounded by Config.MessageQueue
+	readerBlocked atomic.Bool   // the reader waits for room in deliveries
+	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
+}
+
+// outgoing is an encoded packet waiting for the writer.
+type outgoing struct {
+	b    []byte
+	done chan error // receives the write's outcome; nil if nobody waits
+	pool bool       // return b to bufPool once written
+}
+
+// delivery is a received message on its way to the handlers, with the
+// acknowledgement to send once they have returned.
+type delivery struct {
+	msg *Message
+	ack packet.Type // 0, TypePuback or TypePubrec
+	id  uint16
+}
+
+func (c *Client) newConn(nc net.Conn, r *packet.Reader) *conn {
+	return &conn{
+		c: c, nc: nc, r: r,
+		done:       make(chan struct{}),
+		exited:     make(chan struct{}),
+		kick:       make(chan struct{}, 1),
+		deliveries: make(chan delivery, c.cfg.MessageQueue),
+	}
+}
+
+// run starts the three goroutines.
+func (cn *conn) run() {
+	cn.running.Store(3)
+	go cn.goroutine(cn.readLoop)
+	go cn.goroutine(cn.writeLoop)
+	go cn.goroutine(cn.dispatchLoop)
+}
+
+func (cn *conn) goroutine(loop func()) {
+	defer func() {
+		if cn.running.Add(-1) == 0 {
+			close(cn.exited)
+		}
+	}()
+	loop()
+}
+
+// close ends the connection with err, once: it records err, closes done and
+// the network connection (which unblocks the reader), and fails the waiters
+// of the session. Later calls do nothing.
+func (cn *conn) close(err error) {
+	cn.closeOnce.Do(func() {
+		cn.err = err
+		close(cn.done)
+		cn.nc.Close()
+		cn.c.connLost(cn, err)
+	})
+}
+
+// cause returns why the connection ended, or nil while it is live.
+func (cn *conn) cause() error {
+	select {
+	case <-cn.done:
+		return cn.err
+	default:
+		return nil
+	}
+}
+
+// lostErr is the error for an operation cut short by the end of cn.
+func (cn *conn) lostErr() error {
+	err := cn.cause()
+	if errors.Is(err, ErrDisconnected) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+}
+
+func (cn *conn) wait() { <-cn.exited }
+
+func (cn *conn) waitCtx(ctx context.Context) error {
+	select {
+	case <-cn.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enqueue hands b to the writer without waiting. After the connection has
+// ended it drops b: the session state, not the queue, is what survives.
+func (cn *conn) enqueue(o outgoing) {
+	cn.qmu.Lock()
+	cn.queue = append(cn.queue, o)
+	cn.qmu.Unlock()
+	select {
+	case cn.kick <- struct{}{}:
+	default:
+	}
+}
+
+var errChanPool = sync.Pool{New: func() any { return make(chan error, 1) }}
+
+// send hands b to the writer and waits until it is written, the connection
+// ends, or ctx ends.
+func (cn *conn) send(ctx context.Context, b []byte) error {
+	return cn.sendPooled(ctx, b, false)
+}
+
+func (cn *conn) sendPooled(ctx context.Context, b []byte, pool bool) error {
+	done := errChanPool.Get().(chan error)
+	cn.enqueue(outgoing{b: b, done: done, pool: pool})
+	select {
+	case err := <-done:
+		errChanPool.Put(done)
+		return err
+	case <-cn.done:
+		return cn.lostErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// take moves the queued packets to batch.
+func (cn *conn) take(batch []outgoing) []outgoing {
+	cn.qmu.Lock()
+	batch = append(batch, cn.queue...)
+	clear(cn.queue)
+	cn.queue = cn.queue[:0]
+	cn.qmu.Unlock()
+	return batch
+}
+
+var pingreq = []byte{byte(packet.TypePingreq) << 4, 0}
+
+// writeLoop writes queued packets, flushing once per batch, and sends
+// PINGREQ when nothing was sent for the keepalive interval
+// [MQTT-3.1.2-23]. A PINGREQ unanswered for PingTimeout ends the connection,
+// except while the reader is held back by slow handlers: then PINGRESP may
+// be waiting unread in the socket.
+func (cn *conn) writeLoop() {
+	cfg := &cn.c.cfg
+	bw := bufio.NewWriterSize(cn.nc, 32<<10)
+	keepAlive := cfg.KeepAlive
+	var timer *time.Timer
+	var tick <-chan time.Time
+	if keepAlive > 0 {
+		timer = time.NewTimer(keepAlive)
+		defer timer.Stop()
+		tick = timer.C
+	}
+	lastSend := time.Now()
+	var batch []outgoing
+	for {
+		select {
+		case <-cn.done:
+			return
+		case <-cn.kick:
+		case <-tick:
+		}
+		batch = cn.take(batch[:0])
+		var err error
+		if len(batch) > 0 {
+			if keepAlive > 0 {
+				cn.nc.SetWriteDeadline(time.Now().Add(keepAlive + cfg.PingTimeout))
+			}
+			for _, o := range batch {
+				if err == nil {
+					_, err = bw.Write(o.b)
+				}
+			}
+			if err == nil {
+				err = bw.Flush()
+			}
+			lastSend = time.Now()
+			for i := range batch {
+				if batch[i].done != nil {
+					batch[i].done <- err
+				}
+				if batch[i].pool {
+					putBuf(batch[i].b)
+				}
+				batch[i] = outgoing{}
+			}
+			if err != nil {
+				cn.close(fmt.Errorf("mqtt: write: %w", err))
+				return
+			}
+		}
+		if keepAlive <= 0 {
+			continue
+		}
+		now := time.Now()
+		sent := cn.pingSent.Load()
+		if sent != 0 && !cn.readerBlocked.Load() && now.Sub(time.Unix(0, sent)) >= cfg.PingTimeout {
+			cn.close(ErrPingTimeout)
+			return
+		}
+		if now.Sub(lastSend) >= keepAlive {
+			cn.nc.SetWriteDeadline(now.Add(keepAlive + cfg.PingTimeout))
+			if _, err := cn.nc.Write(pingreq); err != nil {
+				cn.close(fmt.Errorf("mqtt: write PINGREQ: %w", err))
+				return
+			}
+			lastSend = now
+			if sent == 0 {
+				sent = now.UnixNano()
+				cn.pingSent.Store(sent)
+			}
+		}
+		wait := lastSend.Add(keepAlive).Sub(now)
+		if sent != 0 && !cn.readerBlocked.Load() {
+			wait = min(wait, time.Unix(0, sent).Add(cfg.PingTimeout).Sub(now))
+		}
+		timer.Reset(max(wait, time.Millisecond))
+	}
+}
+
+// readLoop reads packets until the connection ends.
+func (cn *conn) readLoop() {
+	for {
+		p, err := cn.r.ReadPacket()
+		if err != nil {
+			switch {
+			case cn.cause() != nil: // closed on purpose; keep the first error
+			case err == io.EOF:
+				err = errors.New("mqtt: the server closed the connection")
+			default:
+				err = fmt.Errorf("mqtt: read: %w", err)
+			}
+			cn.close(err)
+			return
+		}
+		if err := cn.c.handle(cn, p); err != nil {
+			cn.c.log.Warn("mqtt: closing the connection", "error", err)
+			cn.close(err)
+			return
+		}
+	}
+}
+
+// deliver queues d for the dispatcher. When the queue is full the reader
+// waits here, and so stops reading: the server's sends back up while
+// keepalive goes on.
+func (cn *conn) deliver(d delivery) {
+	select {
+	case cn.deliveries <- d:
+		return
+	default:
+	}
+	cn.readerBlocked.Store(true)
+	select {
+	case cn.deliveries <- d:
+	case <-cn.done:
+	}
+	cn.readerBlocked.Store(false)
+}
+
+// dispatchLoop runs handlers in arrival order. When the connection ends it
+// still delivers what was received, then returns.
+func (cn *conn) dispatchLoop() {
+	for {
+		select {
+		case d := <-cn.deliveries:
+			cn.c.dispatch(cn, d)
+		case <-cn.done:
+			for {
+				select {
+				case d := <-cn.deliveries:
+					cn.c.dispatch(cn, d)
+				default:
+					return
+				}
+			}
+		}
+	}
+}

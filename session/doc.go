@@ -1,0 +1,31 @@
+// Package session is Petrel's MQTT 3.1.1 client: the connection parameters
+// (Config), the subscription table, and the client state machine (Client).
+//
+//	c, err := session.New(session.Config{Address: "broker.local", ClientID: "sensor-7"})
+//	...
+//	present, err := c.Connect(ctx)
+//	err = c.Publish(ctx, session.Message{Topic: "a/b", Payload: []byte("hi"), QoS: packet.QoS1})
+//	codes, err := c.Subscribe(ctx, session.HandlerFunc(func(m *session.Message) { ... }),
+//		session.Subscription{Filter: "a/#", QoS: packet.QoS2})
+//	err = c.Disconnect(ctx)
+//
+// Every blocking call takes a context and returns only when its outcome is
+// known: Publish after PUBACK (QoS 1) or PUBCOMP (QoS 2), Subscribe with
+// the granted QoS of each filter. Errors say what happened and match
+// sentinels with errors.Is: a refused CONNACK is a *ConnectError naming its
+// return code; a bad Config is a *ConfigError naming the field.
+//
+// # Concurrency
+//
+// A Client is safe for use by many goroutines. Each connection runs three
+// goroutines: a reader, which decodes packets and updates the session; a
+// writer, which sends queued packets, coalescing them, and keeps the
+// connection alive with PINGREQ; and a dispatcher, which runs handlers one
+// at a time in the order messages arrived. User code never runs on the
+// reader, so a slow handler cannot stall keepalive; when handlers fall
+// behind by Config.MessageQueue messages, the reader stops reading and the
+// server's sends back up (memory stays bounded). A received QoS 1 or QoS 2
+// message is acknowledged after its handlers return.
+//
+// The spec: https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html
+package session

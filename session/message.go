@@ -1,0 +1,31 @@
+package session
+
+import "github.com/petrel-mqtt/petrel/packet"
+
+// Message is an application message received from the server, as the
+// PUBLISH packet that carried it described it (section 3.3).
+//
+// The client makes a Message of its own for each PUBLISH it receives,
+// copying Payload out of the network buffer before dispatch, so a handler
+// may keep m and its Payload after it returns. When the message matches
+// several subscriptions, each matching handler receives the same Message:
+// handlers must not modify it.
+type Message struct {
+	// Topic is the topic name the message was published to: never empty,
+	// never with wildcards [MQTT-3.3.2-2].
+	Topic string
+	// Payload is the application message, any bytes, possibly none.
+	Payload []byte
+	// QoS is the QoS the server delivered the message with: at most the
+	// QoS it was published with and the QoS the server granted (section
+	// 3.8.4); with overlapping subscriptions, the highest granted one
+	// [MQTT-3.3.5-1].
+	QoS packet.QoS
+	// Retain reports that the server sent the message from its retained
+	// messages, because a new subscription matched it [MQTT-3.3.1-8].
+	Retain bool
+	// Duplicate reports the DUP flag: the server may have delivered the
+	// message before, on an earlier attempt [MQTT-3.3.1-1]. It is set only
+	// for QoS 1 and 2.
+	Duplicate bool
+}

@@ -1,0 +1,273 @@
+package session
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// flow is an outgoing QoS 1 or QoS 2 message awaiting its acknowledgement.
+type flow struct {
+	seq      uint64 // the order of Publish calls, for re-sending [MQTT-4.4.0-1]
+	id       uint16
+	qos      packet.QoS
+	buf      []byte     // the encoded PUBLISH, DUP clear; nil once PUBREC came
+	released bool       // PUBREC received and PUBREL sent; awaiting PUBCOMP
+	done     chan error // 1-buffered: receives the outcome; nil once told
+}
+
+// finish reports err to the flow's waiter, if it still has one.
+func (f *flow) finish(err error) {
+	if f.done != nil {
+		f.done <- err
+		f.done = nil
+	}
+}
+
+// request is a SUBSCRIBE or UNSUBSCRIBE awaiting its acknowledgement.
+type request struct {
+	kind    packet.Type
+	filters int                      // how many filters it carries
+	done    chan []packet.SubackCode // 1-buffered; the SUBACK's codes, or nil for UNSUBACK
+	err     error                    // set, with done closed, when the connection ends first
+}
+
+// inboundState is where a received QoS 2 message stands, from PUBLISH until
+// PUBREL [MQTT-4.3.3-2].
+type inboundState uint8
+
+const (
+	inboundPending inboundState = iota + 1 // with the handlers; PUBREC not yet sent
+	inboundHandled                         // handled and PUBREC sent; awaiting PUBREL
+)
+
+// idSet is the set of packet identifiers in use: from 1 to 65535, never 0
+// [MQTT-2.3.1-1], never one still in use [MQTT-2.3.1-2].
+type idSet struct {
+	used [1024]uint64
+	next uint16
+	n    int
+}
+
+func (s *idSet) take() (uint16, bool) {
+	if s.n == 65535 {
+		return 0, false
+	}
+	for {
+		s.next++
+		if s.next == 0 {
+			s.next = 1
+		}
+		w, bit := s.next/64, uint64(1)<<(s.next%64)
+		if s.used[w]&bit == 0 {
+			s.used[w] |= bit
+			s.n++
+			return s.next, true
+		}
+	}
+}
+
+func (s *idSet) free(id uint16) {
+	w, bit := id/64, uint64(1)<<(id%64)
+	if s.used[w]&bit != 0 {
+		s.used[w] &^= bit
+		s.n--
+	}
+}
+
+// freeID releases id and wakes those waiting for one. c.mu must be held.
+func (c *Client) freeID(id uint16) {
+	c.ids.free(id)
+	close(c.idFreed)
+	c.idFreed = make(chan struct{})
+}
+
+// bufPool recycles the buffers of encoded packets.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) <= 64<<10 {
+		bufPool.Put(&b)
+	}
+}
+
+// start makes cn the live connection: it re-sends the session's
+// unacknowledged flows in their original order, then starts the goroutines.
+func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) {
+	cn := c.newConn(nc, r)
+	c.mu.Lock()
+	if c.cfg.CleanSession || !sessionPresent {
+		// The server holds no QoS 2 message of ours awaiting PUBREL.
+		clear(c.inbound)
+	}
+	flows := make([]*flow, 0, len(c.flows))
+	for _, f := range c.flows {
+		flows = append(flows, f)
+	}
+	slices.SortFunc(flows, func(a, b *flow) int { return int(a.seq - b.seq) })
+	for _, f := range flows {
+		if f.released {
+			cn.enqueue(outgoing{b: ackBytes(packet.TypePubrel, f.id)})
+			continue
+		}
+		b := slices.Clone(f.buf)
+		b[0] |= 0b1000 // DUP: a re-delivery [MQTT-3.3.1-1]
+		cn.enqueue(outgoing{b: b})
+	}
+	c.conn, c.last = cn, cn
+	c.mu.Unlock()
+	if len(flows) > 0 {
+		c.log.Info("mqtt: re-sending unacknowledged messages", "count", len(flows))
+	}
+	cn.run()
+}
+
+// connLost updates the session when cn ends: waiters learn that the outcome
+// is unknown; with CleanSession the flows end with the connection.
+func (c *Client) connLost(cn *conn, cause error) {
+	err := cn.lostErr()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == cn {
+		c.conn = nil
+	}
+	for id, f := range c.flows {
+		f.finish(err)
+		if c.cfg.CleanSession {
+			delete(c.flows, id)
+			c.ids.free(id)
+			<-c.inflight
+		}
+	}
+	for id, r := range c.requests {
+		r.err = err
+		close(r.done)
+		delete(c.requests, id)
+		c.ids.free(id)
+	}
+	close(c.idFreed)
+	c.idFreed = make(chan struct{})
+	if cause != ErrDisconnected {
+		c.log.Warn("mqtt: connection lost", "client_id", c.cfg.ClientID, "error", cause)
+	}
+}
+
+// ackBytes encodes a PUBACK, PUBREC, PUBREL or PUBCOMP.
+func ackBytes(t packet.Type, id uint16) []byte {
+	flags := byte(0)
+	if t == packet.TypePubrel {
+		flags = 0b0010
+	}
+	return []byte{byte(t)<<4 | flags, 2, byte(id >> 8), byte(id)}
+}
+
+// handle applies a packet from the server to the session. An error ends the
+// connection.
+func (c *Client) handle(cn *conn, p packet.Packet) error {
+	switch p := p.(type) {
+	case *packet.Publish:
+		return c.receive(cn, p)
+	case *packet.Puback:
+		c.complete(p.PacketID, packet.TypePuback)
+	case *packet.Pubrec:
+		c.pubrec(cn, p.PacketID)
+	case *packet.Pubcomp:
+		c.complete(p.PacketID, packet.TypePubcomp)
+	case *packet.Pubrel:
+		c.pubrel(cn, p.PacketID)
+	case *packet.Suback:
+		return c.ack(p.PacketID, packet.TypeSubscribe, p.ReturnCodes)
+	case *packet.Unsuback:
+		return c.ack(p.PacketID, packet.TypeUnsubscribe, nil)
+	case *packet.Pingresp:
+		cn.pingSent.Store(0)
+	case *packet.Connack:
+		return fmt.Errorf("mqtt: the server sent a second CONNACK [MQTT-3.2.0-1]: %w", ErrProtocolViolation)
+	default: // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT
+		return fmt.Errorf("mqtt: the server sent %v, which only a client may send: %w", p.Type(), ErrProtocolViolation)
+	}
+	return nil
+}
+
+// complete ends the flow that PUBACK (QoS 1) or PUBCOMP (QoS 2) acknowledges.
+func (c *Client) complete(id uint16, t packet.Type) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.flows[id]
+	want := packet.QoS1
+	if t == packet.TypePubcomp {
+		want = packet.QoS2
+	}
+	if f == nil || f.qos != want || (want == packet.QoS2 && !f.released) {
+		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", t, "packet_id", id)
+		return
+	}
+	delete(c.flows, id)
+	c.freeID(id)
+	<-c.inflight
+	if f.buf != nil {
+		putBuf(f.buf)
+	}
+	f.finish(nil)
+}
+
+// pubrec moves a QoS 2 flow to its second half: the PUBLISH is never sent
+// again, PUBREL is.
+func (c *Client) pubrec(cn *conn, id uint16) {
+	c.mu.Lock()
+	f := c.flows[id]
+	if f == nil || f.qos != packet.QoS2 {
+		c.mu.Unlock()
+		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", packet.TypePubrec, "packet_id", id)
+		return
+	}
+	if !f.released {
+		f.released = true
+		putBuf(f.buf)
+		f.buf = nil
+	}
+	cn.enqueue(outgoing{b: ackBytes(packet.TypePubrel, id)})
+	c.mu.Unlock()
+}
+
+// pubrel releases a received QoS 2 message: its identifier may now be
+// reused by the server. A PUBREL for an unknown identifier is answered all
+// the same, as the server may re-send it after a reconnect.
+func (c *Client) pubrel(cn *conn, id uint16) {
+	c.mu.Lock()
+	if c.inbound[id] != inboundPending {
+		delete(c.inbound, id)
+	}
+	c.mu.Unlock()
+	cn.enqueue(outgoing{b: ackBytes(packet.TypePubcomp, id)})
+}
+
+// ack completes the SUBSCRIBE or UNSUBSCRIBE that a SUBACK or UNSUBACK
+// answers. A SUBACK with a different number of return codes than the
+// request had filters is a protocol violation.
+func (c *Client) ack(id uint16, kind packet.Type, codes []packet.SubackCode) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.requests[id]
+	if r == nil || r.kind != kind {
+		t := packet.TypeSuback
+		if kind == packet.TypeUnsubscribe {
+			t = packet.TypeUnsuback
+		}
+		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", t, "packet_id", id)
+		return nil
+	}
+	if kind == packet.TypeSubscribe && len(codes) != r.filters {
+		return fmt.Errorf("mqtt: SUBACK for packet id %d has %d return codes for %d filters [MQTT-3.8.4-5]: %w",
+			id, len(codes), r.filters, ErrProtocolViolation)
+	}
+	delete(c.requests, id)
+	c.freeID(id)
+	r.done <- slices.Clone(codes)
+	return nil
+}

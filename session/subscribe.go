@@ -1,0 +1,218 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// Subscription is a topic filter and the largest QoS at which the client
+// wants its messages.
+type Subscription struct {
+	Filter string
+	QoS    packet.QoS
+}
+
+// Subscribe subscribes to the filters and routes their messages to h. It
+// returns the server's return code for each filter, in order: the QoS it
+// granted, or packet.Failure. If the server refused some filters, the
+// error is a *SubscribeError naming them, and the codes are returned too;
+// h stays registered for the granted ones only.
+//
+// h is registered before SUBSCRIBE is sent, since the server may deliver
+// before SUBACK. A filter already subscribed gets h as its new handler. If
+// ctx or the connection ends before SUBACK, h stays registered (the server
+// may have subscribed); Unsubscribe removes it.
+//
+// A filter "$share/group/filter" is a shared subscription: its messages
+// are routed to h by filter.
+func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription) ([]packet.SubackCode, error) {
+	if h == nil {
+		return nil, errors.New("mqtt: Subscribe: nil Handler")
+	}
+	if len(subs) == 0 {
+		return nil, errors.New("mqtt: Subscribe: no filter [MQTT-3.8.3-3]")
+	}
+	p := packet.Subscribe{PacketID: 1, Filters: make([]packet.Subscription, len(subs))}
+	for i, s := range subs {
+		if err := checkFilter(s.Filter); err != nil {
+			return nil, err
+		}
+		p.Filters[i] = packet.Subscription{Filter: []byte(s.Filter), QoS: s.QoS}
+	}
+	if err := packetCheck(&p); err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		c.router.add(s.Filter, h)
+	}
+	codes, err := c.request(ctx, &p.PacketID, packet.TypeSubscribe, len(subs), func() ([]byte, error) { return p.AppendBinary(nil) })
+	if err != nil {
+		return nil, err
+	}
+	var failed []string
+	c.mu.Lock()
+	for i, code := range codes {
+		if q, ok := code.Granted(); ok {
+			c.granted[subs[i].Filter] = q
+			continue
+		}
+		failed = append(failed, subs[i].Filter)
+	}
+	c.mu.Unlock()
+	for _, f := range failed {
+		c.router.remove(f)
+	}
+	if failed != nil {
+		return codes, &SubscribeError{Filters: failed}
+	}
+	return codes, nil
+}
+
+// checkFilter validates a filter, shared subscriptions included.
+func checkFilter(f string) error {
+	if err := packet.ValidateTopicFilter(f); err != nil {
+		return err
+	}
+	if len(f) >= len("$share/") && f[:len("$share/")] == "$share/" {
+		if _, _, ok := splitShared(f); !ok {
+			return fmt.Errorf("mqtt: shared subscription %q: want $share/<group>/<filter>", f)
+		}
+	}
+	return nil
+}
+
+// packetCheck validates p without keeping the encoding.
+func packetCheck(p packet.Packet) error {
+	_, err := p.AppendBinary(make([]byte, 0, p.Size()))
+	return err
+}
+
+// Unsubscribe ends the subscriptions to the filters, compared character
+// for character with those subscribed [MQTT-3.10.4-1], and removes their
+// handlers once UNSUBACK has arrived.
+func (c *Client) Unsubscribe(ctx context.Context, filters ...string) error {
+	r, err := c.sendUnsubscribe(ctx, filters)
+	if err != nil {
+		return err
+	}
+	if _, err := r.wait(ctx); err != nil {
+		return err
+	}
+	c.unsubscribed(filters)
+	return nil
+}
+
+func (c *Client) sendUnsubscribe(ctx context.Context, filters []string) (*request, error) {
+	if len(filters) == 0 {
+		return nil, errors.New("mqtt: Unsubscribe: no filter [MQTT-3.10.3-2]")
+	}
+	p := packet.Unsubscribe{PacketID: 1, Filters: make([][]byte, len(filters))}
+	for i, f := range filters {
+		if err := checkFilter(f); err != nil {
+			return nil, err
+		}
+		p.Filters[i] = []byte(f)
+	}
+	if err := packetCheck(&p); err != nil {
+		return nil, err
+	}
+	return c.send(ctx, &p.PacketID, packet.TypeUnsubscribe, len(filters), func() ([]byte, error) { return p.AppendBinary(nil) })
+}
+
+// unsubscribed forgets filters that the server has unsubscribed.
+func (c *Client) unsubscribed(filters []string) {
+	c.mu.Lock()
+	for _, f := range filters {
+		delete(c.granted, f)
+	}
+	c.mu.Unlock()
+	for _, f := range filters {
+		c.router.remove(f)
+	}
+}
+
+// UnsubscribeAll ends every subscription this client holds, in as few
+// UNSUBSCRIBE packets as Config.MaxPacketSize allows. It sends them all,
+// then waits for their acknowledgements.
+func (c *Client) UnsubscribeAll(ctx context.Context) error {
+	var batches [][]string
+	size, limit := 0, c.cfg.MaxPacketSize-5-2 // fixed header and packet id
+	for _, f := range c.router.filters() {
+		n := 2 + len(f)
+		if len(batches) == 0 || size+n > limit {
+			batches = append(batches, nil)
+			size = 0
+		}
+		batches[len(batches)-1] = append(batches[len(batches)-1], f)
+		size += n
+	}
+	reqs := make([]*request, 0, len(batches))
+	var errs error
+	for _, b := range batches {
+		r, err := c.sendUnsubscribe(ctx, b)
+		if err != nil {
+			errs = errors.Join(errs, err)
+			break
+		}
+		reqs = append(reqs, r)
+	}
+	for i, r := range reqs {
+		if _, err := r.wait(ctx); err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		c.unsubscribed(batches[i])
+	}
+	return errs
+}
+
+// request sends a SUBSCRIBE or UNSUBSCRIBE and waits for its
+// acknowledgement.
+func (c *Client) request(ctx context.Context, id *uint16, kind packet.Type, filters int, encode func() ([]byte, error)) ([]packet.SubackCode, error) {
+	r, err := c.send(ctx, id, kind, filters, encode)
+	if err != nil {
+		return nil, err
+	}
+	return r.wait(ctx)
+}
+
+// send sends a SUBSCRIBE or UNSUBSCRIBE with a fresh packet identifier,
+// written to *id before encode is called.
+func (c *Client) send(ctx context.Context, id *uint16, kind packet.Type, filters int, encode func() ([]byte, error)) (*request, error) {
+	r := &request{kind: kind, filters: filters, done: make(chan []packet.SubackCode, 1)}
+	var b []byte
+	var err error
+	cn, rerr := c.register(ctx, func(pid uint16) {
+		*id = pid
+		if b, err = encode(); err == nil {
+			c.requests[pid] = r
+		} else {
+			c.ids.free(pid)
+		}
+	})
+	if rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	cn.enqueue(outgoing{b: b})
+	return r, nil
+}
+
+// wait waits for the acknowledgement of r: the SUBACK's return codes, or
+// nil for UNSUBACK.
+func (r *request) wait(ctx context.Context) ([]packet.SubackCode, error) {
+	select {
+	case codes, ok := <-r.done:
+		if !ok {
+			return nil, r.err
+		}
+		return codes, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
