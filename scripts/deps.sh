@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the tests need and is missing: the Mosquitto broker and
+# its clients (mosquitto, mosquitto_passwd, mosquitto_pub), and Python's
+# paho-mqtt. Uses apt-get (Debian, Ubuntu), as root or through sudo.
+# Installs nothing when everything is there.
+set -euo pipefail
+
+missing=()
+# mosquitto lives in /usr/sbin, which is not in every user's PATH.
+if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+	missing+=(mosquitto)
+fi
+if ! command -v mosquitto_passwd >/dev/null || ! command -v mosquitto_pub >/dev/null; then
+	missing+=(mosquitto-clients)
+fi
+# apt installs the module for the system's /usr/bin/python3, which may not be
+# the python3 first in PATH (pyenv, venv): tests should run /usr/bin/python3.
+have_paho() {
+	local py
+	for py in /usr/bin/python3 "$(command -v python3 || true)"; do
+		[ -x "$py" ] && "$py" -c 'import paho.mqtt' 2>/dev/null && return 0
+	done
+	return 1
+}
+if ! have_paho; then
+	missing+=(python3-paho-mqtt)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: mosquitto, mosquitto-clients and python3-paho-mqtt are installed"
+	exit 0
+fi
+
+fail() {
+	echo "deps: $*" >&2
+	echo "deps: install by hand: apt-get install -y ${missing[*]}" >&2
+	exit 1
+}
+
+command -v apt-get >/dev/null || fail "apt-get not found; cannot install ${missing[*]} on this system"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null; then
+	sudo=(sudo)
+else
+	fail "not root and sudo not found"
+fi
+
+echo "deps: installing ${missing[*]}"
+echo "+ ${sudo[*]:+${sudo[*]} }apt-get update"
+"${sudo[@]}" apt-get update -qq || fail "apt-get update failed"
+echo "+ ${sudo[*]:+${sudo[*]} }apt-get install -y --no-install-recommends ${missing[*]}"
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+	fail "apt-get install failed"
+echo "deps: installed ${missing[*]}"
