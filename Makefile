@@ -5,11 +5,15 @@ BENCH ?= .
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: test fmt vet race fuzz bench bench-compare lint
+.PHONY: test deps fmt vet race fuzz bench bench-compare lint
 
-# test: everything CI runs: formatting, vet, the race-enabled tests (fuzz
-# seeds included, as unit tests).
-test: fmt vet race
+# test: everything CI runs: installs what the tests need (Mosquitto and its
+# clients, from Debian's packages), then formatting, vet, and the
+# race-enabled tests (fuzz seeds included, as unit tests).
+test: deps fmt vet race
+
+deps:
+	@scripts/deps.sh
 
 fmt:
 	@scripts/gofmt-check.sh
