@@ -107,22 +107,59 @@ const (
 // byte.
 func zeroBytes(x uint64) uint64 { return (x - lsb) &^ x & msb }
 
-// plainASCII reports whether s holds nothing but ASCII other than U+0000,
-// '+' and '#': a string, topic name or filter that needs no further check.
-// It looks at eight bytes at a time.
+// plainASCII reports whether s holds nothing but ASCII other than U+0000:
+// a string that needs no further check. It looks at eight bytes at a time.
 func plainASCII(s []byte) bool {
-	var acc uint64
-	for len(s) >= 8 {
-		x := binary.LittleEndian.Uint64(s)
-		acc |= x | zeroBytes(x) | zeroBytes(x^('+'*lsb)) | zeroBytes(x^('#'*lsb))
-		s = s[8:]
+	if len(s) < 8 {
+		return plainShort(s, classWildcard)
 	}
+	var acc uint64
+	for i := 0; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		acc |= x | zeroBytes(x)
+	}
+	x := binary.LittleEndian.Uint64(s[len(s)-8:]) // the tail, overlapping
+	acc |= x | zeroBytes(x)
+	return acc&msb == 0
+}
+
+// plainTopic reports whether s holds nothing but ASCII other than U+0000
+// and the wildcards '+' and '#': a topic name that needs no further check.
+// It looks at sixteen bytes at a time. '+' (0x2B) and '#' (0x23) differ
+// only in bit 3, so clearing that bit turns both, and nothing else, into
+// 0x23, found as a zero byte after an XOR.
+func plainTopic(s []byte) bool {
+	if len(s) < 8 {
+		return plainShort(s, classPlain)
+	}
+	const wild = 0x23 * lsb
+	const bit3 = 0x08 * lsb
+	var a, b uint64
+	i := 0
+	for ; i+16 <= len(s); i += 16 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		y := binary.LittleEndian.Uint64(s[i+8:])
+		a |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
+		b |= y | zeroBytes(y) | zeroBytes(y&^bit3^wild)
+	}
+	if i+8 <= len(s) {
+		x := binary.LittleEndian.Uint64(s[i:])
+		a |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
+	}
+	x := binary.LittleEndian.Uint64(s[len(s)-8:]) // the tail, overlapping
+	b |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
+	return (a|b)&msb == 0
+}
+
+// plainShort is plainASCII (allowed = classWildcard) or plainTopic
+// (allowed = classPlain) for strings shorter than a word.
+func plainShort(s []byte, allowed uint8) bool {
 	for _, c := range s {
-		if byteClass[c] != classPlain {
+		if k := byteClass[c]; k != classPlain && k != allowed {
 			return false
 		}
 	}
-	return acc&msb == 0
+	return true
 }
 
 // checkBinary validates the length of a binary data field (section 1.5.3).

@@ -55,6 +55,13 @@ func consumeHeader(b []byte) (t Type, flags byte, body []byte, n int, err error)
 		return 0, 0, nil, 0, io.ErrUnexpectedEOF
 	}
 	t, flags = Type(b[0]>>4), b[0]&0x0f
+	if len(b) >= 2 && b[1] < 0x80 { // a one-byte Remaining Length
+		end := 2 + int(b[1])
+		if len(b) < end {
+			return t, flags, nil, 0, io.ErrUnexpectedEOF
+		}
+		return t, flags, b[2:end:end], end, nil
+	}
 	rl, size, err := consumeRemainingLength(b[1:])
 	if err != nil {
 		return t, flags, nil, 0, withType(err, t)

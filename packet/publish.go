@@ -85,7 +85,20 @@ func (p *Publish) appendPrefix(b []byte) []byte {
 
 // Decode decodes the PUBLISH packet at the front of b into p and returns the
 // number of bytes it took. Topic and Payload alias b.
-func (p *Publish) Decode(b []byte) (int, error) { return decodeInto(b, TypePublish, p) }
+func (p *Publish) Decode(b []byte) (int, error) {
+	// decodeInto without the dynamic call: PUBLISH is the hot path.
+	t, flags, body, n, err := consumeHeader(b)
+	if err != nil {
+		return 0, err
+	}
+	if t != TypePublish {
+		return 0, perr(t, "packet type", "2.2.1", ErrPacketType)
+	}
+	if err := p.decode(flags, body); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
 
 func (p *Publish) decode(flags byte, b []byte) error {
 	p.Dup = flags&0b1000 != 0

@@ -1,5 +1,7 @@
 package packet
 
+import "bytes"
+
 // Topic names and filters (section 4.7).
 
 // ValidateTopicName reports whether topic may be the Topic Name of a PUBLISH
@@ -21,19 +23,39 @@ func ValidateTopicFilter(filter string) error {
 // checkTopicName validates a topic name; the common case, plain ASCII, takes
 // one pass over eight bytes at a time.
 func checkTopicName(t Type, field string, s []byte) error {
-	if len(s) != 0 && len(s) <= maxField && plainASCII(s) {
+	if len(s) != 0 && len(s) <= maxField && plainTopic(s) {
 		return nil
 	}
 	return checkTopicNameSlow(t, field, s)
 }
 
-// checkTopicFilter validates a topic filter, fast for filters without
-// wildcards or non-ASCII bytes.
+// checkTopicFilter validates a topic filter, fast for ASCII filters.
 func checkTopicFilter(t Type, field string, s []byte) error {
-	if len(s) != 0 && len(s) <= maxField && plainASCII(s) {
+	if len(s) != 0 && len(s) <= maxField && plainASCII(s) && wildcardsPlaced(s) {
 		return nil
 	}
 	return checkTopicFilterSlow(t, field, s)
+}
+
+// wildcardsPlaced reports whether every '+' of the filter s is a whole
+// level [MQTT-4.7.1-3] and a '#' can only be the whole last level
+// [MQTT-4.7.1-2].
+func wildcardsPlaced(s []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(s[i:], '+')
+		if j < 0 {
+			break
+		}
+		i += j
+		if (i > 0 && s[i-1] != '/') || (i+1 < len(s) && s[i+1] != '/') {
+			return false
+		}
+		i++
+	}
+	if i := bytes.IndexByte(s, '#'); i >= 0 {
+		return i == len(s)-1 && (i == 0 || s[i-1] == '/')
+	}
+	return true
 }
 
 func checkTopicNameSlow[T string | []byte](t Type, field string, s T) error {
