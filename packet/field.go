@@ -98,8 +98,10 @@ func checkStringSlow[T string | []byte](t Type, field string, s T) error {
 }
 
 const (
-	lsb = 0x0101010101010101 // the lowest bit of each byte of a word
-	msb = 0x8080808080808080 // the highest bit of each byte of a word
+	lsb  = 0x0101010101010101 // the lowest bit of each byte of a word
+	msb  = 0x8080808080808080 // the highest bit of each byte of a word
+	bit3 = 0x08 * lsb         // '+' (0x2B) &^ bit3 == '#' (0x23)
+	wild = 0x23 * lsb         // '#' in each byte
 )
 
 // zeroBytes has the high bit set in the bytes of x that are zero, and
@@ -132,8 +134,6 @@ func plainTopic(s []byte) bool {
 	if len(s) < 8 {
 		return plainShort(s, classPlain)
 	}
-	const wild = 0x23 * lsb
-	const bit3 = 0x08 * lsb
 	var a, b uint64
 	i := 0
 	for ; i+16 <= len(s); i += 16 {

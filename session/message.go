@@ -16,10 +16,10 @@ type Message struct {
 	Topic string
 	// Payload is the application message, any bytes, possibly none.
 	Payload []byte
-	// QoS is the QoS the server delivered the message with: at most the
-	// QoS it was published with and the QoS the server granted (section
-	// 3.8.4); with overlapping subscriptions, the highest granted one
-	// [MQTT-3.3.5-1].
+	// QoS is the QoS the server delivered the message with: no higher
+	// than the QoS it was published with, nor than the QoS the server
+	// granted to the subscription (section 3.8.4). When subscriptions
+	// overlap, the highest QoS granted to them counts [MQTT-3.3.5-1].
 	QoS packet.QoS
 	// Retain reports that the server sent the message from its retained
 	// messages, because a new subscription matched it [MQTT-3.3.1-8].

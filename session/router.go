@@ -24,7 +24,7 @@ import (
 // The zero value is an empty table. A router is safe for concurrent use;
 // it must not be copied after first use.
 type router struct {
-	mu    sync.RWMutex // guards root and n
+	mu    sync.RWMutex // guards root and count
 	root  node
 	count int // subscriptions in the table
 }
@@ -59,8 +59,9 @@ const sharePrefix = "$share/"
 //
 // It reports ok false for a malformed shared subscription, which the
 // caller refuses: no "/" after the group, an empty group or filter, or a
-// group holding a wildcard or '/' (the name rules of MQTT 5, section
-// 4.8.2, which brokers apply to 3.1.1 clients too).
+// group holding '+' or '#'. Shared subscriptions are not part of MQTT
+// 3.1.1; these are the rules of MQTT 5 (section 4.8.2), which brokers that
+// offer them to 3.1.1 clients follow.
 func splitShared(filter string) (group, match string, ok bool) {
 	rest, shared := strings.CutPrefix(filter, sharePrefix)
 	if !shared {
