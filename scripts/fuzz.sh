@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs each fuzz target of fuzz/ for FUZZTIME (default 60s), one after another.
+# Runs every fuzz target of the module for FUZZTIME (default 60s), one after
+# another: the codec's targets in fuzz/ and any other package's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${FUZZTIME:=60s}"
-targets=$(go test -list '^Fuzz' ./fuzz/ | grep '^Fuzz')
-for t in $targets; do
-	echo "== $t for $FUZZTIME"
-	go test -run '^$' -fuzz "^${t}\$" -fuzztime "$FUZZTIME" ./fuzz/
+for pkg in $(go list ./...); do
+	targets=$(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
+	for t in $targets; do
+		echo "== $pkg $t for $FUZZTIME"
+		go test -run '^$' -fuzz "^${t}\$" -fuzztime "$FUZZTIME" "$pkg"
+	done
 done
