@@ -176,7 +176,16 @@ func (p *Connect) appendUnchecked(b []byte) []byte {
 // which a server answers with CONNACK RefusedProtocolVersion
 // [MQTT-3.1.2-2]; every other error means the connection is closed without
 // CONNACK [MQTT-3.1.4-1].
-func (p *Connect) Decode(b []byte) (int, error) { return decodeInto(b, TypeConnect, p) }
+func (p *Connect) Decode(b []byte) (int, error) {
+	flags, body, n, err := consumeTyped(b, TypeConnect)
+	if err == nil {
+		err = p.decode(flags, body) // a static call: decodeInto's is dynamic
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
 
 func (p *Connect) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypeConnect, flags); err != nil {

@@ -73,17 +73,25 @@ func consumeHeader(b []byte) (t Type, flags byte, body []byte, n int, err error)
 	return t, flags, b[1+size : end : end], end, nil
 }
 
-// decodeInto decodes the packet at the front of b into p, which must be of
-// type want, and returns the number of bytes it took.
-func decodeInto(b []byte, want Type, p Packet) (int, error) {
+// consumeTyped decodes the fixed header at the front of b, which must be of
+// type want, and returns the flags, the body and the packet's length.
+func consumeTyped(b []byte, want Type) (flags byte, body []byte, n int, err error) {
 	t, flags, body, n, err := consumeHeader(b)
+	if err == nil && t != want {
+		err = perr(t, "packet type", "2.2.1", ErrPacketType)
+	}
+	return flags, body, n, err
+}
+
+// decodeInto decodes the packet at the front of b into p, which must be of
+// type want, and returns the number of bytes it took. The hot types call
+// consumeTyped and their decode method directly instead.
+func decodeInto(b []byte, want Type, p Packet) (int, error) {
+	flags, body, n, err := consumeTyped(b, want)
+	if err == nil {
+		err = p.decode(flags, body)
+	}
 	if err != nil {
-		return 0, err
-	}
-	if t != want {
-		return 0, perr(t, "packet type", "2.2.1", ErrPacketType)
-	}
-	if err := p.decode(flags, body); err != nil {
 		return 0, err
 	}
 	return n, nil

@@ -86,15 +86,11 @@ func (p *Publish) appendPrefix(b []byte) []byte {
 // Decode decodes the PUBLISH packet at the front of b into p and returns the
 // number of bytes it took. Topic and Payload alias b.
 func (p *Publish) Decode(b []byte) (int, error) {
-	// decodeInto without the dynamic call: PUBLISH is the hot path.
-	t, flags, body, n, err := consumeHeader(b)
+	flags, body, n, err := consumeTyped(b, TypePublish)
+	if err == nil {
+		err = p.decode(flags, body) // a static call: decodeInto's is dynamic
+	}
 	if err != nil {
-		return 0, err
-	}
-	if t != TypePublish {
-		return 0, perr(t, "packet type", "2.2.1", ErrPacketType)
-	}
-	if err := p.decode(flags, body); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -114,8 +110,12 @@ func (p *Publish) decode(flags byte, b []byte) error {
 	if !ok {
 		return errShort(TypePublish, "topic name")
 	}
-	if err := checkTopicName(TypePublish, "topic name", topic); err != nil {
-		return err
+	// checkTopicName, with its common case inline; the length prefix
+	// already bounds the topic to 65,535 bytes.
+	if len(topic) == 0 || !plainTopic(topic) {
+		if err := checkTopicNameSlow(TypePublish, "topic name", topic); err != nil {
+			return err
+		}
 	}
 	p.Topic, b = topic, b[n:]
 	p.PacketID = 0
