@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/petrel-mqtt/petrel/packet"
+	"github.com/petrel-mqtt/petrel/session"
+)
+
+// pubFlags are the flags of pub besides the connection flags.
+type pubFlags struct {
+	message string // -m
+	file    string // -f
+	stdin   bool   // -s
+	lines   bool   // -l
+	null    bool   // -n
+	retain  bool   // -r
+}
+
+// pubFlagSet returns the flag set of pub, which parses into f and p.
+func pubFlagSet(f *connFlags, p *pubFlags) *flag.FlagSet {
+	fs := newFlagSet("pub", f)
+	fs.StringVar(&p.message, "m", "", "")
+	fs.StringVar(&p.file, "f", "", "")
+	fs.BoolVar(&p.stdin, "s", false, "")
+	fs.BoolVar(&p.lines, "l", false, "")
+	fs.BoolVar(&p.null, "n", false, "")
+	fs.BoolVar(&p.retain, "r", false, "")
+	return fs
+}
+
+// runPub runs "petrel pub" with args and returns the exit code.
+func runPub(ctx context.Context, e *env, args []string) int {
+	var f connFlags
+	var p pubFlags
+	if err := f.parse(pubFlagSet(&f, &p), args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, pubUsage)
+			return exitOK
+		}
+		return report(e, err)
+	}
+	if err := pub(ctx, e, &f, &p); err != nil {
+		return report(e, err)
+	}
+	return exitOK
+}
+
+// pubCheck checks the flags of pub and returns the topic.
+func pubCheck(f *connFlags) (string, error) {
+	var sources []string
+	for _, name := range []string{"m", "f", "s", "l", "n"} {
+		if f.set[name] {
+			sources = append(sources, "-"+name)
+		}
+	}
+	switch len(sources) {
+	case 0:
+		return "", usageErr("no message: give -m, -f, -s, -l or -n")
+	case 1:
+	default:
+		return "", usageErr("%s and %s: give one message source only (-m, -f, -s, -l or -n)", sources[0], sources[1])
+	}
+	switch len(f.topics) {
+	case 0:
+		return "", usageErr("no topic: give -t, or a topic in the -L URL")
+	case 1:
+	default:
+		if f.broker != nil && f.broker.topic != "" {
+			return "", usageErr("-t %q: the topic is given by -L already; pub publishes to one topic", f.topics[1])
+		}
+		return "", usageErr("-t %q: pub publishes to one topic, and -t %q was given already", f.topics[1], f.topics[0])
+	}
+	topic := f.topics[0]
+	if err := packet.ValidateTopicName(topic); err != nil {
+		return "", usageErr("-t %q: %s", topic, trimMQTT(err))
+	}
+	return topic, nil
+}
+
+// pub publishes the message, or each line of stdin with -l.
+func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
+	topic, err := pubCheck(f)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(ctx, e)
+	if err != nil {
+		return err
+	}
+	var payload []byte
+	switch {
+	case f.set["m"]:
+		payload = []byte(p.message)
+	case p.file != "":
+		if payload, err = os.ReadFile(p.file); err != nil {
+			return usageErr("-f: %v", err)
+		}
+	case p.stdin:
+		if payload, err = io.ReadAll(e.stdin); err != nil {
+			return usageErr("-s: reading standard input: %v", err)
+		}
+	}
+	log := logger(&cfg)
+	c, err := newClient(cfg)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := runContext(ctx, f.runTimeout)
+	defer cancel()
+	if err := connect(ctx, f, log, c); err != nil {
+		return err
+	}
+	msg := session.Message{Topic: topic, QoS: packet.QoS(f.qos), Retain: p.retain}
+	if p.lines {
+		err = publishLines(ctx, f, log, c, msg, e.stdin)
+	} else {
+		msg.Payload = payload
+		err = publish(ctx, f, log, c, msg)
+	}
+	disconnect(ctx, log, c)
+	return err
+}
+
+// publish publishes m, and returns once its QoS says it is delivered.
+func publish(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, m session.Message) error {
+	if err := c.Publish(ctx, m); err != nil {
+		return failure(ctx, f, exitOperation, fmt.Errorf("publishing to %q: %w", m.Topic, err))
+	}
+	log.Debug("petrel: published", "topic", m.Topic, "qos", int(m.QoS), "retain", m.Retain, "bytes", len(m.Payload))
+	return nil
+}
+
+// publishLines publishes each line of r, without its "\n", as mosquitto_pub
+// -l does: an empty line is an empty message, and a last line without "\n"
+// is sent too. Each publish completes before the next line is sent, so the
+// messages keep their order at every QoS.
+//
+// Lines are read on a goroutine, so that a signal or -W ends the run while
+// r blocks; that goroutine stays blocked in Read until r has more input or
+// ends (the process exits soon after anyway).
+func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, m session.Message, r io.Reader) error {
+	lines := make(chan []byte)
+	stop := make(chan struct{})
+	defer close(stop)
+	var readErr error // written before lines is closed
+	go func() {
+		defer close(lines)
+		br := bufio.NewReaderSize(r, 64<<10)
+		for {
+			line, err := br.ReadBytes('\n')
+			if len(line) > 0 {
+				if line[len(line)-1] == '\n' {
+					line = line[:len(line)-1]
+				}
+				select {
+				case lines <- line:
+				case <-stop:
+					return
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					readErr = err
+				}
+				return
+			}
+		}
+	}()
+	n := 0
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				if readErr != nil {
+					return withCode(exitOperation, fmt.Errorf("-l: reading standard input after %d lines: %w", n, readErr))
+				}
+				return nil
+			}
+			m.Payload = line
+			if err := publish(ctx, f, log, c, m); err != nil {
+				return err
+			}
+			n++
+		case <-ctx.Done():
+			return failure(ctx, f, exitOperation, ctx.Err())
+		}
+	}
+}
