@@ -100,14 +100,22 @@ func checkStringSlow[T string | []byte](t Type, field string, s T) error {
 const (
 	lsb  = 0x0101010101010101 // the lowest bit of each byte of a word
 	msb  = 0x8080808080808080 // the highest bit of each byte of a word
+	k7f  = 0x7f * lsb         // added to a word of ASCII bytes, sets the high bit of each non-zero byte
 	bit3 = 0x08 * lsb         // '+' (0x2B) &^ bit3 == '#' (0x23)
 	wild = 0x23 * lsb         // '#' in each byte
 )
 
-// zeroBytes has the high bit set in the bytes of x that are zero, and
-// possibly in bytes above one that is zero; it is 0 only if x has no zero
-// byte.
-func zeroBytes(x uint64) uint64 { return (x - lsb) &^ x & msb }
+// The word tests below hold for words of ASCII bytes: adding 0x7F to a byte
+// below 0x80 carries into its high bit exactly when the byte is not zero,
+// and never into the next byte. A word with a non-ASCII byte fails on its
+// own high bit, whatever the sums give.
+
+// zeros returns the high bit of each zero byte of x, a word of ASCII bytes.
+func zeros(x uint64) uint64 { return ^(x + k7f) & msb }
+
+// wildcards returns the high bit of each '+' or '#' of x, a word of ASCII
+// bytes: clearing bit 3 turns both, and nothing else, into 0x23.
+func wildcards(x uint64) uint64 { return zeros(x&^bit3 ^ wild) }
 
 // plainASCII reports whether s holds nothing but ASCII other than U+0000:
 // a string that needs no further check. It looks at eight bytes at a time.
@@ -118,37 +126,38 @@ func plainASCII(s []byte) bool {
 	var acc uint64
 	for i := 0; i+8 <= len(s); i += 8 {
 		x := binary.LittleEndian.Uint64(s[i:])
-		acc |= x | zeroBytes(x)
+		acc |= x | zeros(x)
 	}
 	x := binary.LittleEndian.Uint64(s[len(s)-8:]) // the tail, overlapping
-	acc |= x | zeroBytes(x)
+	acc |= x | zeros(x)
 	return acc&msb == 0
 }
 
 // plainTopic reports whether s holds nothing but ASCII other than U+0000
 // and the wildcards '+' and '#': a topic name that needs no further check.
-// It looks at sixteen bytes at a time. '+' (0x2B) and '#' (0x23) differ
-// only in bit 3, so clearing that bit turns both, and nothing else, into
-// 0x23, found as a zero byte after an XOR.
+// It looks at sixteen bytes at a time.
 func plainTopic(s []byte) bool {
 	if len(s) < 8 {
 		return plainShort(s, classPlain)
 	}
-	var a, b uint64
-	i := 0
-	for ; i+16 <= len(s); i += 16 {
-		x := binary.LittleEndian.Uint64(s[i:])
-		y := binary.LittleEndian.Uint64(s[i+8:])
-		a |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
-		b |= y | zeroBytes(y) | zeroBytes(y&^bit3^wild)
+	all := s
+	var acc uint64
+	for len(s) >= 16 {
+		x := binary.LittleEndian.Uint64(s[:8])
+		y := binary.LittleEndian.Uint64(s[8:16])
+		s = s[16:]
+		acc |= x | y | ^((x + k7f) & (x&^bit3 ^ wild + k7f) & (y + k7f) & (y&^bit3 ^ wild + k7f))
 	}
-	if i+8 <= len(s) {
-		x := binary.LittleEndian.Uint64(s[i:])
-		a |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
+	if len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s[:8])
+		s = s[8:]
+		acc |= x | zeros(x) | wildcards(x)
 	}
-	x := binary.LittleEndian.Uint64(s[len(s)-8:]) // the tail, overlapping
-	b |= x | zeroBytes(x) | zeroBytes(x&^bit3^wild)
-	return (a|b)&msb == 0
+	if len(s) > 0 {
+		x := binary.LittleEndian.Uint64(all[len(all)-8:]) // the tail, overlapping
+		acc |= x | zeros(x) | wildcards(x)
+	}
+	return acc&msb == 0
 }
 
 // plainShort is plainASCII (allowed = classWildcard) or plainTopic

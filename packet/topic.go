@@ -52,12 +52,10 @@ func plainFilter(s []byte) bool {
 	for i := 0; i < n; i += 8 {
 		i = min(i, n-8) // the last word overlaps the one before
 		x := binary.LittleEndian.Uint64(s[i:])
-		if (x|zeroBytes(x))&msb != 0 {
+		if (x|zeros(x))&msb != 0 {
 			return false
 		}
-		// Each marked byte is a wildcard, except that a byte just above a
-		// wildcard may be marked too; wildcardAt checks the byte itself.
-		for m := zeroBytes(x&^bit3 ^ wild); m != 0; m &= m - 1 {
+		for m := wildcards(x); m != 0; m &= m - 1 {
 			if !wildcardAt(s, i+bits.TrailingZeros64(m)>>3) {
 				return false
 			}
