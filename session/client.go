@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ type Client struct {
 
 	// mu guards the fields below. It is never held across network I/O,
 	// and it is taken after conn.qmu is released, never while holding it.
+	// The router's lock may be taken while holding mu (Subscribe registers
+	// handlers so), never the reverse.
 	mu       sync.Mutex
 	conn     *conn                   // the live connection, or nil
 	last     *conn                   // the latest connection, live or ended, to join
@@ -120,7 +123,7 @@ func (c *Client) Connect(ctx context.Context) (sessionPresent bool, err error) {
 	defer c.connectMu.Unlock()
 
 	c.mu.Lock()
-	live, last := c.conn, c.last
+	live, last := c.current(), c.last
 	c.mu.Unlock()
 	if live != nil {
 		return false, ErrAlreadyConnected
@@ -200,9 +203,15 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn) (*packet.Reader, *p
 	return r, &a, nil
 }
 
+// handshakeErr describes a failed step of the handshake. The connection's
+// deadline, set from ctx's, can pass a moment before ctx reports that it
+// has ended: an I/O timeout is the connection timeout all the same.
 func (c *Client) handshakeErr(ctx context.Context, step string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("mqtt: %s: no answer within the connection timeout (%v): %w", step, c.cfg.ConnectionTimeout, ctx.Err())
+	switch cerr := ctx.Err(); {
+	case errors.Is(cerr, context.Canceled):
+		return fmt.Errorf("mqtt: %s: %w", step, cerr)
+	case cerr != nil || errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("mqtt: %s: no answer within the connection timeout (%v): %w", step, c.cfg.ConnectionTimeout, context.DeadlineExceeded)
 	}
 	return fmt.Errorf("mqtt: %s: %w", step, err)
 }
@@ -235,13 +244,18 @@ func (c *Client) connectPacket() *packet.Connect {
 // it returns ctx's error if ctx ended first, after closing all the same.
 // Disconnect on a Client that is not connected returns nil.
 //
+// DISCONNECT is sent even if ctx ended while acknowledgements were
+// outstanding, but it waits at most half a second to be written, whatever
+// ctx: a server that no longer reads must not hold Disconnect up.
+// Then Disconnect closes the connection without it and says so.
+//
 // Messages already received are still handed to their handlers; Disconnect
 // waits for that too, until ctx ends.
 func (c *Client) Disconnect(ctx context.Context) error {
 	c.connectMu.Lock()
 	defer c.connectMu.Unlock()
 	c.mu.Lock()
-	cn := c.conn
+	cn := c.current()
 	c.mu.Unlock()
 	if cn == nil {
 		c.mu.Lock()
@@ -254,8 +268,8 @@ func (c *Client) Disconnect(ctx context.Context) error {
 	}
 
 	err := c.drain(ctx, cn)
-	if err == nil {
-		err = cn.send(ctx, []byte{byte(packet.TypeDisconnect) << 4, 0})
+	if serr := c.sendDisconnect(ctx, cn); err == nil {
+		err = serr
 	}
 	cn.close(ErrDisconnected)
 	if werr := cn.waitCtx(ctx); err == nil {
@@ -265,6 +279,23 @@ func (c *Client) Disconnect(ctx context.Context) error {
 		err = nil
 	}
 	c.log.Info("mqtt: disconnected", "client_id", c.cfg.ClientID)
+	return err
+}
+
+// disconnectTimeout is the longest Disconnect waits for DISCONNECT to be
+// written: long enough for a server that reads, short enough not to hold
+// up a program that ends.
+const disconnectTimeout = 500 * time.Millisecond
+
+// sendDisconnect writes DISCONNECT on cn, waiting at most
+// disconnectTimeout, even if ctx has ended.
+func (c *Client) sendDisconnect(ctx context.Context, cn *conn) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), disconnectTimeout)
+	defer cancel()
+	err := cn.send(ctx, []byte{byte(packet.TypeDisconnect) << 4, 0})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("mqtt: DISCONNECT not sent: the server did not take it within %v: %w", disconnectTimeout, err)
+	}
 	return err
 }
 
@@ -293,7 +324,18 @@ func (c *Client) drain(ctx context.Context, cn *conn) error {
 func (c *Client) Connected() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.conn != nil
+	return c.current() != nil
+}
+
+// current returns the live connection, or nil. A connection counts as
+// ended as soon as its done channel is closed, before connLost has cleared
+// c.conn, so that Connected, Connect and the operations agree with Done.
+// c.mu must be held.
+func (c *Client) current() *conn {
+	if c.conn == nil || c.conn.cause() != nil {
+		return nil
+	}
+	return c.conn
 }
 
 // Done returns a channel closed when the current connection ends, and nil

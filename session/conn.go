@@ -36,6 +36,7 @@ type conn struct {
 
 	deliveries    chan delivery // to the dispatcher, bounded by Config.MessageQueue
 	readerBlocked atomic.Bool   // the reader waits for room in deliveries
+	unblocked     atomic.Int64  // UnixNano when the reader last stopped waiting so, or 0
 	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
 }
 
@@ -151,10 +152,36 @@ func (cn *conn) sendPooled(ctx context.Context, b []byte, pool bool) error {
 		errChanPool.Put(done)
 		return err
 	case <-cn.done:
-		return cn.lostErr()
+		if cn.queued(done) {
+			return cn.lostErr()
+		}
+		// The writer has taken b, so it reports the outcome, which may be
+		// a write done just before the connection ended: the server closes
+		// it once it has read DISCONNECT.
+		select {
+		case err := <-done:
+			errChanPool.Put(done)
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// queued reports whether the packet whose waiter is done is still in the
+// queue, not taken by the writer. Once taken, it is written, or its write
+// fails, and the writer reports on done either way.
+func (cn *conn) queued(done chan error) bool {
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	for _, o := range cn.queue {
+		if o.done == done {
+			return true
+		}
+	}
+	return false
 }
 
 // take moves the queued packets to batch.
@@ -173,7 +200,9 @@ var pingreq = []byte{byte(packet.TypePingreq) << 4, 0}
 // PINGREQ when nothing was sent for the keepalive interval
 // [MQTT-3.1.2-23]. A PINGREQ unanswered for PingTimeout ends the connection,
 // except while the reader is held back by slow handlers: then PINGRESP may
-// be waiting unread in the socket.
+// be waiting unread in the socket, behind the messages the server sent
+// meanwhile. So the ping timeout runs from the PINGREQ or from when the
+// reader last went on reading, whichever is later.
 func (cn *conn) writeLoop() {
 	cfg := &cn.c.cfg
 	bw := bufio.NewWriterSize(cn.nc, 32<<10)
@@ -209,6 +238,11 @@ func (cn *conn) writeLoop() {
 				err = bw.Flush()
 			}
 			lastSend = time.Now()
+			if err != nil {
+				// The waiters learn that the connection is lost, and why.
+				cn.close(fmt.Errorf("mqtt: write: %w", err))
+				err = cn.lostErr()
+			}
 			for i := range batch {
 				if batch[i].done != nil {
 					batch[i].done <- err
@@ -219,7 +253,6 @@ func (cn *conn) writeLoop() {
 				batch[i] = outgoing{}
 			}
 			if err != nil {
-				cn.close(fmt.Errorf("mqtt: write: %w", err))
 				return
 			}
 		}
@@ -228,25 +261,27 @@ func (cn *conn) writeLoop() {
 		}
 		now := time.Now()
 		sent := cn.pingSent.Load()
-		if sent != 0 && !cn.readerBlocked.Load() && now.Sub(time.Unix(0, sent)) >= cfg.PingTimeout {
+		if sent != 0 && !cn.readerBlocked.Load() && now.Sub(time.Unix(0, max(sent, cn.unblocked.Load()))) >= cfg.PingTimeout {
 			cn.close(ErrPingTimeout)
 			return
 		}
 		if now.Sub(lastSend) >= keepAlive {
+			// Record the PINGREQ before writing it: the reader may handle
+			// the PINGRESP before the write returns.
+			if sent == 0 {
+				sent = now.UnixNano()
+				cn.pingSent.Store(sent)
+			}
 			cn.nc.SetWriteDeadline(now.Add(keepAlive + cfg.PingTimeout))
 			if _, err := cn.nc.Write(pingreq); err != nil {
 				cn.close(fmt.Errorf("mqtt: write PINGREQ: %w", err))
 				return
 			}
 			lastSend = now
-			if sent == 0 {
-				sent = now.UnixNano()
-				cn.pingSent.Store(sent)
-			}
 		}
 		wait := lastSend.Add(keepAlive).Sub(now)
 		if sent != 0 && !cn.readerBlocked.Load() {
-			wait = min(wait, time.Unix(0, sent).Add(cfg.PingTimeout).Sub(now))
+			wait = min(wait, time.Unix(0, max(sent, cn.unblocked.Load())).Add(cfg.PingTimeout).Sub(now))
 		}
 		timer.Reset(max(wait, time.Millisecond))
 	}
@@ -289,6 +324,7 @@ func (cn *conn) deliver(d delivery) {
 	case cn.deliveries <- d:
 	case <-cn.done:
 	}
+	cn.unblocked.Store(time.Now().UnixNano()) // before readerBlocked: the writer reads them in the other order
 	cn.readerBlocked.Store(false)
 }
 

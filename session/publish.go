@@ -49,7 +49,10 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 		putBuf(buf)
 		return ctx.Err()
 	}
-	f := &flow{qos: m.QoS, buf: buf, done: make(chan error, 1)}
+	// done, not f.done: finish clears f.done under c.mu, maybe before the
+	// select below is reached.
+	done := make(chan error, 1)
+	f := &flow{qos: m.QoS, buf: buf, done: done}
 	cn, err := c.register(ctx, func(id uint16) {
 		f.id = id
 		buf[len(buf)-len(m.Payload)-2] = byte(id >> 8)
@@ -67,7 +70,7 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	// neither writes to it.
 	cn.enqueue(outgoing{b: buf})
 	select {
-	case err := <-f.done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -78,7 +81,7 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 func (c *Client) live() *conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.conn
+	return c.current()
 }
 
 // register takes a free packet identifier, waiting for one if all are in
@@ -88,7 +91,7 @@ func (c *Client) live() *conn {
 func (c *Client) register(ctx context.Context, add func(id uint16)) (*conn, error) {
 	for {
 		c.mu.Lock()
-		cn := c.conn
+		cn := c.current()
 		if cn == nil {
 			c.mu.Unlock()
 			return nil, ErrNotConnected

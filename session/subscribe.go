@@ -45,10 +45,14 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	if err := packetCheck(&p); err != nil {
 		return nil, err
 	}
-	for _, s := range subs {
-		c.router.add(s.Filter, h)
-	}
-	codes, err := c.request(ctx, &p.PacketID, packet.TypeSubscribe, len(subs), func() ([]byte, error) { return p.AppendBinary(nil) })
+	codes, err := c.request(ctx, &p.PacketID, packet.TypeSubscribe, len(subs), func() ([]byte, error) {
+		// Called once there is a connection to send on: a Subscribe that
+		// fails with ErrNotConnected leaves no handler behind.
+		for _, s := range subs {
+			c.router.add(s.Filter, h)
+		}
+		return p.AppendBinary(nil)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +184,8 @@ func (c *Client) request(ctx context.Context, id *uint16, kind packet.Type, filt
 }
 
 // send sends a SUBSCRIBE or UNSUBSCRIBE with a fresh packet identifier,
-// written to *id before encode is called.
+// written to *id before encode is called. encode runs with c.mu held, once
+// the connection and the identifier are secured, and only then.
 func (c *Client) send(ctx context.Context, id *uint16, kind packet.Type, filters int, encode func() ([]byte, error)) (*request, error) {
 	r := &request{kind: kind, filters: filters, done: make(chan []packet.SubackCode, 1)}
 	var b []byte
