@@ -58,14 +58,6 @@ func TestExec(t *testing.T) {
 
 // TestPubInProcess publishes at QoS 1 and 2 from the test process.
 func TestPubInProcess(t *testing.T) {
-	if raceEnabled {
-		// session.Client.Publish reads flow.done (publish.go, "case err :=
-		// <-f.done") without c.mu while the reader sets it to nil under
-		// c.mu (state.go, flow.finish): a data race, and if the
-		// acknowledgement wins, Publish waits on a nil channel until its
-		// context ends. The other tests publish from the built command.
-		t.Skip("skipped under -race: session.Client.Publish races with flow.finish")
-	}
 	b := startBroker(t, mosquittotest.Options{})
 	for qos := 1; qos <= 2; qos++ {
 		topic, q := fmt.Sprintf("petrel/inprocess/%d", qos), strconv.Itoa(qos)
