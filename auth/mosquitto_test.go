@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,8 +76,12 @@ func TestMosquittoClientCertificate(t *testing.T) {
 		if err == nil {
 			t.Fatalf("connected without a client certificate: CONNACK %v", code)
 		}
-		if !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("refused, but the error does not say why: %v", err)
+		// TLS 1.3 finishes the client's handshake before the server checks
+		// the client's certificate: the refusal comes as the alert
+		// "certificate required", or, if the CONNECT write loses the race
+		// with the server's close, as a reset connection.
+		if !strings.Contains(err.Error(), "certificate") && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("refused, but not for want of a certificate: %v", err)
 		}
 	})
 }
