@@ -2,6 +2,8 @@ package leaktest
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,6 +25,38 @@ const DefaultWait = 2 * time.Second
 func Check(t testing.TB) {
 	t.Helper()
 	check(t, DefaultWait)
+}
+
+// Run runs the tests of m and returns their exit code, or 1 if they passed
+// but goroutines other than the runtime's and the testing package's are
+// still running DefaultWait later; it prints their stacks. Use it from
+// TestMain as os.Exit(leaktest.Run(m)), for packages whose tests cannot all
+// call Check.
+func Run(m *testing.M) int {
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	deadline := time.Now().Add(DefaultWait)
+	for {
+		var leaked []goroutine
+		for _, g := range goroutines() {
+			if !ignored(g.stack) {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return 0
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "leaktest: %d goroutine(s) still running after the tests:\n", len(leaked))
+			for _, g := range leaked {
+				fmt.Fprintf(os.Stderr, "\n%s\n", g.stack)
+			}
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func check(t testing.TB, wait time.Duration) {
