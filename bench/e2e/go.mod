@@ -1,0 +1,16 @@
+module github.com/petrel-mqtt/petrel/bench/e2e
+
+go 1.26
+
+require (
+	github.com/eclipse/paho.mqtt.golang v1.5.1
+	github.com/petrel-mqtt/petrel v0.0.0
+)
+
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	golang.org/x/net v0.44.0 // indirect
+	golang.org/x/sync v0.17.0 // indirect
+)
+
+replace github.com/petrel-mqtt/petrel => ../..

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+	"github.com/petrel-mqtt/petrel/session"
+)
+
+// runPetrel drives Petrel. Publish blocks until the PUBLISH is written
+// (QoS 0), acknowledged (QoS 1) or complete (QoS 2), so the publisher is
+// window goroutines calling Publish, and Config.MaxInflight is window too.
+// The subscriber counts in its Handler.
+func runPetrel(ctx context.Context, b *broker, c benchCase, profileDir string) (result, error) {
+	res := result{peer: "petrel", qos: c.qos, n: c.n, rep: c.rep}
+	var pubIO, subIO ioCounts
+	cfg := func(role string, io *ioCounts) session.Config {
+		cfg := session.Config{
+			Address:      "127.0.0.1",
+			Port:         b.port,
+			ClientID:     "petrel-" + role + "-" + c.id,
+			CleanSession: true,
+			MaxInflight:  c.window,
+		}
+		if *flagIO {
+			cfg.Dial = func(ctx context.Context) (net.Conn, error) { return dialCounting(ctx, b.addr(), io) }
+		}
+		return cfg
+	}
+	sub, err := session.New(cfg("sub", &subIO))
+	if err != nil {
+		return res, err
+	}
+	if _, err := connectLabelled(ctx, "subscriber", sub.Connect); err != nil {
+		return res, fmt.Errorf("subscriber: %w", err)
+	}
+	defer disconnect(ctx, sub)
+	cnt := newCounter(c.n)
+	h := session.HandlerFunc(func(*session.Message) { cnt.add(1) })
+	codes, err := sub.Subscribe(ctx, h, session.Subscription{Filter: c.topic, QoS: packet.QoS(c.qos)})
+	if err != nil {
+		return res, fmt.Errorf("subscribe: %w", err)
+	}
+	if codes[0] != packet.SubackCode(c.qos) {
+		return res, fmt.Errorf("subscribe: granted %v, want QoS %d", codes[0], c.qos)
+	}
+
+	pub, err := session.New(cfg("pub", &pubIO))
+	if err != nil {
+		return res, err
+	}
+	if _, err := connectLabelled(ctx, "publisher", pub.Connect); err != nil {
+		return res, fmt.Errorf("publisher: %w", err)
+	}
+	defer disconnect(ctx, pub)
+
+	msg := session.Message{Topic: c.topic, Payload: payload, QoS: packet.QoS(c.qos)}
+	pubCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	pubDone := make(chan struct{})
+
+	pubIO.reset()
+	subIO.reset()
+	broker0 := b.cpu()
+	m := startInProcess(profileDir, fmt.Sprintf("petrel-qos%d-run%d", c.qos, c.rep+1))
+	for range c.window {
+		wg.Go(func() {
+			labelAs("publisher")
+			for next.Add(1) <= int64(c.n) {
+				if err := pub.Publish(pubCtx, msg); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(pubDone) }()
+	res.elapsed, res.received, err = cnt.await(m.start, pubDone)
+	res.gaps = cnt.gaps(m.start, gapMin)
+	werr := waitDone(pubDone, runTimeout, "petrel publisher")
+	var perr error
+	res.cpu, perr = m.stop()
+	res.broker = b.cpu() - broker0
+	if *flagIO {
+		res.io = "publisher " + pubIO.String(c.n) + "; subscriber " + subIO.String(c.n)
+	}
+	return res, errors.Join(err, werr, firstErr, perr)
+}
+
+// disconnect ends c's connection, waiting at most a few seconds for
+// outstanding acknowledgements.
+func disconnect(ctx context.Context, c *session.Client) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	c.Disconnect(ctx)
+}
