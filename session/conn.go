@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,6 +195,10 @@ func (cn *conn) take(batch []outgoing) []outgoing {
 	return batch
 }
 
+// maxCoalesce bounds how many times the writer looks for more packets
+// before it flushes a batch.
+const maxCoalesce = 8
+
 var pingreq = []byte{byte(packet.TypePingreq) << 4, 0}
 
 // writeLoop writes queued packets, flushing once per batch, and sends
@@ -229,9 +234,22 @@ func (cn *conn) writeLoop() {
 			if keepAlive > 0 {
 				cn.nc.SetWriteDeadline(time.Now().Add(keepAlive + cfg.PingTimeout))
 			}
-			for _, o := range batch {
-				if err == nil {
-					_, err = bw.Write(o.b)
+			// Before flushing, let the goroutines woken by the last write
+			// (publishers, the reader's acknowledgements) queue more: one
+			// system call then carries many packets.
+			for n, round := 0, 0; ; round++ {
+				for _, o := range batch[n:] {
+					if err == nil {
+						_, err = bw.Write(o.b)
+					}
+				}
+				n = len(batch)
+				if err != nil || round == maxCoalesce {
+					break
+				}
+				runtime.Gosched()
+				if batch = cn.take(batch); len(batch) == n {
+					break
 				}
 			}
 			if err == nil {
