@@ -36,10 +36,10 @@ type Client struct {
 	// connectMu serialises Connect and Disconnect.
 	connectMu sync.Mutex
 
-	// mu guards the fields below. It is never held across network I/O,
-	// and it is taken after conn.qmu is released, never while holding it.
-	// The router's lock may be taken while holding mu (Subscribe registers
-	// handlers so), never the reverse.
+	// mu guards the fields below. It is never held across network I/O.
+	// Lock order: mu, then a conn's qmu (enqueueing while holding mu) or
+	// the router's lock (Subscribe registers handlers so); never the
+	// reverse.
 	mu       sync.Mutex
 	conn     *conn                   // the live connection, or nil
 	last     *conn                   // the latest connection, live or ended, to join
