@@ -42,16 +42,16 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 		}
 		p.Filters[i] = packet.Subscription{Filter: []byte(s.Filter), QoS: s.QoS}
 	}
-	if err := packetCheck(&p); err != nil {
+	b, err := p.AppendBinary(nil) // validates; the packet id is set in send
+	if err != nil {
 		return nil, err
 	}
-	codes, err := c.request(ctx, &p.PacketID, packet.TypeSubscribe, len(subs), func() ([]byte, error) {
+	codes, err := c.request(ctx, b, packet.TypeSubscribe, len(subs), func() {
 		// Called once there is a connection to send on: a Subscribe that
 		// fails with ErrNotConnected leaves no handler behind.
 		for _, s := range subs {
 			c.router.add(s.Filter, h)
 		}
-		return p.AppendBinary(nil)
 	})
 	if err != nil {
 		return nil, err
@@ -88,12 +88,6 @@ func checkFilter(f string) error {
 	return nil
 }
 
-// packetCheck validates p without keeping the encoding.
-func packetCheck(p packet.Packet) error {
-	_, err := p.AppendBinary(make([]byte, 0, p.Size()))
-	return err
-}
-
 // Unsubscribe ends the subscriptions to the filters, compared character
 // for character with those subscribed [MQTT-3.10.4-1], and removes their
 // handlers once UNSUBACK has arrived.
@@ -120,10 +114,11 @@ func (c *Client) sendUnsubscribe(ctx context.Context, filters []string) (*reques
 		}
 		p.Filters[i] = []byte(f)
 	}
-	if err := packetCheck(&p); err != nil {
+	b, err := p.AppendBinary(nil) // validates; the packet id is set in send
+	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, &p.PacketID, packet.TypeUnsubscribe, len(filters), func() ([]byte, error) { return p.AppendBinary(nil) })
+	return c.send(ctx, b, packet.TypeUnsubscribe, len(filters), nil)
 }
 
 // unsubscribed forgets filters that the server has unsubscribed.
@@ -175,37 +170,41 @@ func (c *Client) UnsubscribeAll(ctx context.Context) error {
 
 // request sends a SUBSCRIBE or UNSUBSCRIBE and waits for its
 // acknowledgement.
-func (c *Client) request(ctx context.Context, id *uint16, kind packet.Type, filters int, encode func() ([]byte, error)) ([]packet.SubackCode, error) {
-	r, err := c.send(ctx, id, kind, filters, encode)
+func (c *Client) request(ctx context.Context, b []byte, kind packet.Type, filters int, registered func()) ([]packet.SubackCode, error) {
+	r, err := c.send(ctx, b, kind, filters, registered)
 	if err != nil {
 		return nil, err
 	}
 	return r.wait(ctx)
 }
 
-// send sends a SUBSCRIBE or UNSUBSCRIBE with a fresh packet identifier,
-// written to *id before encode is called. encode runs with c.mu held, once
-// the connection and the identifier are secured, and only then.
-func (c *Client) send(ctx context.Context, id *uint16, kind packet.Type, filters int, encode func() ([]byte, error)) (*request, error) {
+// send sends b, an encoded SUBSCRIBE or UNSUBSCRIBE, with a fresh packet
+// identifier written into it. registered, if not nil, runs with c.mu held
+// once the connection and the identifier are secured, and only then.
+func (c *Client) send(ctx context.Context, b []byte, kind packet.Type, filters int, registered func()) (*request, error) {
 	r := &request{kind: kind, filters: filters, done: make(chan []packet.SubackCode, 1)}
-	var b []byte
-	var err error
-	cn, rerr := c.register(ctx, func(pid uint16) {
-		*id = pid
-		if b, err = encode(); err == nil {
-			c.requests[pid] = r
-		} else {
-			c.ids.free(pid)
+	cn, err := c.register(ctx, func(pid uint16) {
+		setPacketID(b, pid)
+		if registered != nil {
+			registered()
 		}
+		c.requests[pid] = r
 	})
-	if rerr != nil {
-		return nil, rerr
-	}
 	if err != nil {
 		return nil, err
 	}
 	cn.enqueue(outgoing{b: b})
 	return r, nil
+}
+
+// setPacketID writes id into b, an encoded SUBSCRIBE or UNSUBSCRIBE, where
+// the packet identifier follows the fixed header.
+func setPacketID(b []byte, id uint16) {
+	i := 1
+	for b[i]&0x80 != 0 { // the Remaining Length's continuation bytes
+		i++
+	}
+	b[i+1], b[i+2] = byte(id>>8), byte(id)
 }
 
 // wait waits for the acknowledgement of r: the SUBACK's return codes, or
