@@ -101,3 +101,13 @@ func ExampleProtocolError() {
 	// mqtt: PUBLISH QoS: invalid QoS [MQTT-3.3.1-4]
 	// true true
 }
+
+func ExampleNew() {
+	p := packet.New(packet.TypePuback)
+	n, err := p.Decode([]byte{0x40, 0x02, 0x00, 0x07})
+	fmt.Println(p.Type(), n, err, p.(*packet.Puback).PacketID)
+	fmt.Println(packet.New(0) == nil)
+	// Output:
+	// PUBACK 4 <nil> 7
+	// true
+}

@@ -13,10 +13,49 @@ type Packet interface {
 	// refuses, with a *ProtocolError, any packet that this package's
 	// decoder would reject, and then returns b unchanged.
 	AppendBinary(b []byte) ([]byte, error)
+	// Decode decodes the packet at the front of b, which must be of this
+	// packet's type, into the packet, and returns the number of bytes it
+	// took. Byte fields alias b.
+	Decode(b []byte) (int, error)
 
 	validate() error
 	appendUnchecked(b []byte) []byte
 	decode(flags byte, body []byte) error
+}
+
+// New returns a new zero packet of type t, or nil if t is reserved.
+func New(t Type) Packet {
+	switch t {
+	case TypeConnect:
+		return new(Connect)
+	case TypeConnack:
+		return new(Connack)
+	case TypePublish:
+		return new(Publish)
+	case TypePuback:
+		return new(Puback)
+	case TypePubrec:
+		return new(Pubrec)
+	case TypePubrel:
+		return new(Pubrel)
+	case TypePubcomp:
+		return new(Pubcomp)
+	case TypeSubscribe:
+		return new(Subscribe)
+	case TypeSuback:
+		return new(Suback)
+	case TypeUnsubscribe:
+		return new(Unsubscribe)
+	case TypeUnsuback:
+		return new(Unsuback)
+	case TypePingreq:
+		return new(Pingreq)
+	case TypePingresp:
+		return new(Pingresp)
+	case TypeDisconnect:
+		return new(Disconnect)
+	}
+	return nil
 }
 
 // Append appends the encoding of p to b. Unlike p.AppendBinary, it skips

@@ -27,48 +27,6 @@ var vecEquate = cmp.Options{
 	cmp.FilterValues(func(x, y []byte) bool { return len(x) != 0 || len(y) != 0 }, cmp.Comparer(bytes.Equal)),
 }
 
-// vecDecoder is what every packet type offers besides packet.Packet: a
-// Decode method of its own.
-type vecDecoder interface {
-	packet.Packet
-	Decode(b []byte) (int, error)
-}
-
-// vecNew returns a zero packet of type t, or nil for a reserved type.
-func vecNew(t packet.Type) vecDecoder {
-	switch t {
-	case packet.TypeConnect:
-		return new(packet.Connect)
-	case packet.TypeConnack:
-		return new(packet.Connack)
-	case packet.TypePublish:
-		return new(packet.Publish)
-	case packet.TypePuback:
-		return new(packet.Puback)
-	case packet.TypePubrec:
-		return new(packet.Pubrec)
-	case packet.TypePubrel:
-		return new(packet.Pubrel)
-	case packet.TypePubcomp:
-		return new(packet.Pubcomp)
-	case packet.TypeSubscribe:
-		return new(packet.Subscribe)
-	case packet.TypeSuback:
-		return new(packet.Suback)
-	case packet.TypeUnsubscribe:
-		return new(packet.Unsubscribe)
-	case packet.TypeUnsuback:
-		return new(packet.Unsuback)
-	case packet.TypePingreq:
-		return new(packet.Pingreq)
-	case packet.TypePingresp:
-		return new(packet.Pingresp)
-	case packet.TypeDisconnect:
-		return new(packet.Disconnect)
-	}
-	return nil
-}
-
 // vecFrame parses the fixed header of b independently of the codec and
 // returns the length of the packet it announces; ok is false if the
 // Remaining Length is not a valid one-to-four-byte encoding.
@@ -200,7 +158,7 @@ func TestVectorsValidDecode(t *testing.T) {
 				t.Errorf("Decoder.Decode with a PINGREQ after it (-want +got):\n%s", diff)
 			}
 
-			own := vecNew(v.Packet.Type())
+			own := packet.New(v.Packet.Type())
 			n, err = own.Decode(v.Bytes)
 			if err != nil {
 				t.Fatalf("%T.Decode: %v", own, err)
@@ -356,7 +314,7 @@ func TestVectorsValidEncode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dec := vecNew(v.Packet.Type())
+			dec := packet.New(v.Packet.Type())
 			if n, err := dec.Decode(enc); err != nil || n != len(enc) {
 				t.Fatalf("decoding the encoding: %d bytes, %v; want %d, nil", n, err, len(enc))
 			}
@@ -391,7 +349,7 @@ func TestVectorsValidPrefixes(t *testing.T) {
 					t.Fatalf("Decoder.Decode of %d of %d bytes: %v, %d, %v; want nil, 0, io.ErrUnexpectedEOF", k, len(v.Bytes), p, n, err)
 				}
 
-				own := vecNew(v.Packet.Type())
+				own := packet.New(v.Packet.Type())
 				n, err = own.Decode(prefix)
 				if !errors.Is(err, io.ErrUnexpectedEOF) || vecIsProtocolError(err) || n != 0 {
 					t.Fatalf("%T.Decode of %d of %d bytes: %d, %v; want 0, io.ErrUnexpectedEOF", own, k, len(v.Bytes), n, err)
@@ -462,7 +420,7 @@ func TestVectorsMalformed(t *testing.T) {
 				t.Errorf("Reader.ReadPacket after an error: %v, want the same error %v", again, err)
 			}
 
-			if own := vecNew(packet.Type(m.Bytes[0] >> 4)); own != nil {
+			if own := packet.New(packet.Type(m.Bytes[0] >> 4)); own != nil {
 				n, err := own.Decode(m.Bytes)
 				if n != 0 {
 					t.Errorf("%T.Decode took %d bytes, want 0", own, n)

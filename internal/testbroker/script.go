@@ -46,7 +46,7 @@ func (b *Broker) ExpectPacket(p packet.Packet) {
 // of the fourteen packet types.
 func (b *Broker) ExpectType(t packet.Type) packet.Packet {
 	b.t.Helper()
-	zero := newPacket(t)
+	zero := packet.New(t)
 	if zero == nil {
 		b.fail("ExpectType: %v is not a packet type", t)
 		return nil
@@ -224,39 +224,4 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return n
-}
-
-// newPacket returns a zero packet of type t, or nil for a reserved type.
-func newPacket(t packet.Type) packet.Packet {
-	switch t {
-	case packet.TypeConnect:
-		return new(packet.Connect)
-	case packet.TypeConnack:
-		return new(packet.Connack)
-	case packet.TypePublish:
-		return new(packet.Publish)
-	case packet.TypePuback:
-		return new(packet.Puback)
-	case packet.TypePubrec:
-		return new(packet.Pubrec)
-	case packet.TypePubrel:
-		return new(packet.Pubrel)
-	case packet.TypePubcomp:
-		return new(packet.Pubcomp)
-	case packet.TypeSubscribe:
-		return new(packet.Subscribe)
-	case packet.TypeSuback:
-		return new(packet.Suback)
-	case packet.TypeUnsubscribe:
-		return new(packet.Unsubscribe)
-	case packet.TypeUnsuback:
-		return new(packet.Unsuback)
-	case packet.TypePingreq:
-		return new(packet.Pingreq)
-	case packet.TypePingresp:
-		return new(packet.Pingresp)
-	case packet.TypeDisconnect:
-		return new(packet.Disconnect)
-	}
-	return nil
 }
