@@ -44,7 +44,7 @@ type Client struct {
 	conn     *conn                   // the live connection, or nil
 	last     *conn                   // the latest connection, live or ended, to join
 	ids      idSet                   // packet identifiers in use
-	idFreed  chan struct{}           // closed and replaced when an id is freed
+	idFreed  chan struct{}           // closed when an id is freed, if someone waits (see freed)
 	flows    map[uint16]*flow        // outgoing QoS 1 and 2 messages by packet id
 	seq      uint64                  // order of flows, for re-sending
 	requests map[uint16]*request     // SUBSCRIBE and UNSUBSCRIBE awaiting their ack
@@ -72,7 +72,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.log = c.cfg.Logger
 	c.inflight = make(chan struct{}, c.cfg.MaxInflight)
-	c.idFreed = make(chan struct{})
 	c.flows = make(map[uint16]*flow)
 	c.requests = make(map[uint16]*request)
 	c.inbound = make(map[uint16]inboundState)
@@ -305,7 +304,10 @@ func (c *Client) drain(ctx context.Context, cn *conn) error {
 	for {
 		c.mu.Lock()
 		idle := len(c.flows) == 0 && len(c.requests) == 0
-		freed := c.idFreed
+		var freed <-chan struct{}
+		if !idle {
+			freed = c.freed()
+		}
 		c.mu.Unlock()
 		if idle {
 			return nil

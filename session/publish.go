@@ -101,7 +101,7 @@ func (c *Client) register(ctx context.Context, add func(id uint16)) (*conn, erro
 			c.mu.Unlock()
 			return cn, nil
 		}
-		freed := c.idFreed
+		freed := c.freed()
 		c.mu.Unlock()
 		select {
 		case <-freed:

@@ -81,8 +81,25 @@ func (s *idSet) free(id uint16) {
 // freeID releases id and wakes those waiting for one. c.mu must be held.
 func (c *Client) freeID(id uint16) {
 	c.ids.free(id)
-	close(c.idFreed)
-	c.idFreed = make(chan struct{})
+	c.wakeFreed()
+}
+
+// freed returns a channel closed when an identifier is next freed. It is
+// made only when someone waits, so that an acknowledgement nobody waits
+// for costs no allocation. c.mu must be held.
+func (c *Client) freed() <-chan struct{} {
+	if c.idFreed == nil {
+		c.idFreed = make(chan struct{})
+	}
+	return c.idFreed
+}
+
+// wakeFreed wakes those waiting on freed. c.mu must be held.
+func (c *Client) wakeFreed() {
+	if c.idFreed != nil {
+		close(c.idFreed)
+		c.idFreed = nil
+	}
 }
 
 // bufPool recycles the buffers of encoded packets.
@@ -150,8 +167,7 @@ func (c *Client) connLost(cn *conn, cause error) {
 		delete(c.requests, id)
 		c.ids.free(id)
 	}
-	close(c.idFreed)
-	c.idFreed = make(chan struct{})
+	c.wakeFreed()
 	if cause != ErrDisconnected {
 		c.log.Warn("mqtt: connection lost", "client_id", c.cfg.ClientID, "error", cause)
 	}
