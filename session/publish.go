@@ -68,7 +68,7 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	}
 	// The writer may send buf while the session keeps it for re-sending;
 	// neither writes to it.
-	cn.enqueue(outgoing{b: buf})
+	cn.enqueue(outgoing{b: buf, hold: holdOwn})
 	select {
 	case err := <-done:
 		return err
@@ -127,7 +127,7 @@ func (c *Client) receive(cn *conn, p *packet.Publish) error {
 		switch c.inbound[p.PacketID] {
 		case inboundHandled:
 			c.mu.Unlock()
-			cn.enqueue(outgoing{b: ackBytes(packet.TypePubrec, p.PacketID)})
+			cn.enqueue(ackOut(packet.TypePubrec, p.PacketID))
 			return nil
 		case inboundPending:
 			c.mu.Unlock() // PUBREC follows when the handlers return
@@ -164,11 +164,11 @@ func (c *Client) dispatch(cn *conn, d delivery) {
 	}
 	switch d.ack {
 	case packet.TypePuback:
-		cn.enqueue(outgoing{b: ackBytes(packet.TypePuback, d.id)})
+		cn.enqueue(ackOut(packet.TypePuback, d.id))
 	case packet.TypePubrec:
 		c.mu.Lock()
 		c.inbound[d.id] = inboundHandled
 		c.mu.Unlock()
-		cn.enqueue(outgoing{b: ackBytes(packet.TypePubrec, d.id)})
+		cn.enqueue(ackOut(packet.TypePubrec, d.id))
 	}
 }

@@ -129,7 +129,7 @@ func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) {
 	slices.SortFunc(flows, func(a, b *flow) int { return int(a.seq - b.seq) })
 	for _, f := range flows {
 		if f.released {
-			cn.enqueue(outgoing{b: ackBytes(packet.TypePubrel, f.id)})
+			cn.enqueue(ackOut(packet.TypePubrel, f.id))
 			continue
 		}
 		b := slices.Clone(f.buf)
@@ -171,15 +171,6 @@ func (c *Client) connLost(cn *conn, cause error) {
 	if cause != ErrDisconnected {
 		c.log.Warn("mqtt: connection lost", "client_id", c.cfg.ClientID, "error", cause)
 	}
-}
-
-// ackBytes encodes a PUBACK, PUBREC, PUBREL or PUBCOMP.
-func ackBytes(t packet.Type, id uint16) []byte {
-	flags := byte(0)
-	if t == packet.TypePubrel {
-		flags = 0b0010
-	}
-	return []byte{byte(t)<<4 | flags, 2, byte(id >> 8), byte(id)}
 }
 
 // handle applies a packet from the server to the session. An error ends the
@@ -247,7 +238,7 @@ func (c *Client) pubrec(cn *conn, id uint16) {
 		putBuf(f.buf)
 		f.buf = nil
 	}
-	cn.enqueue(outgoing{b: ackBytes(packet.TypePubrel, id)})
+	cn.enqueue(ackOut(packet.TypePubrel, id))
 	c.mu.Unlock()
 }
 
@@ -260,7 +251,7 @@ func (c *Client) pubrel(cn *conn, id uint16) {
 		delete(c.inbound, id)
 	}
 	c.mu.Unlock()
-	cn.enqueue(outgoing{b: ackBytes(packet.TypePubcomp, id)})
+	cn.enqueue(ackOut(packet.TypePubcomp, id))
 }
 
 // ack completes the SUBSCRIBE or UNSUBSCRIBE that a SUBACK or UNSUBACK
