@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	// DefaultMaxConnections is how many network connections the broker
+	// holds at once; a CONNECT beyond it is refused with return code 3
+	// (server unavailable).
+	DefaultMaxConnections = 10000
+	// DefaultMaxInflight is the per-client window of outgoing QoS 1 and
+	// QoS 2 messages that await acknowledgement.
+	DefaultMaxInflight = 64
+	// DefaultMaxQueued is how many messages a session holds beyond its
+	// in-flight window, while its client is connected but slow, or while it
+	// is offline.
+	DefaultMaxQueued = 1000
+	// DefaultConnectTimeout bounds the time from accepting a connection to
+	// receiving its CONNECT, TLS handshake included [MQTT-3.1.0-1].
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultWriteTimeout bounds each write to a client.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxClientIDLength is the longest ClientId accepted, in bytes.
+	// The spec requires accepting 1 to 23 [MQTT-3.1.3-5].
+	DefaultMaxClientIDLength = 256
+	// DefaultPersistInterval is how often a broker with a PersistenceDir
+	// writes its state to disk.
+	DefaultPersistInterval = time.Second
+)
+
+// Config configures a Server. The zero value is a working broker: anonymous
+// clients allowed, every topic open to every client, no $SYS topics, state
+// in memory only, and the limits below at their defaults. New copies the
+// Config; changing it afterwards has no effect.
+type Config struct {
+	// MaxConnections limits the network connections held at once. A client
+	// that connects beyond it gets CONNACK return code 3 (server
+	// unavailable). Zero means DefaultMaxConnections.
+	MaxConnections int
+	// MaxPacketSize is the largest packet accepted from a client, fixed
+	// header included; a larger one is a protocol violation that closes the
+	// connection. Zero means packet.DefaultMaxPacketSize (1 MiB).
+	MaxPacketSize int
+	// MaxInflight is the per-client window of outgoing QoS 1 and 2
+	// messages awaiting PUBACK or PUBCOMP; further messages wait in the
+	// session's queue. Zero means DefaultMaxInflight; at most 65,535.
+	MaxInflight int
+	// MaxQueued bounds each session's queue of messages waiting beyond the
+	// in-flight window (and, for an offline persistent session, all its
+	// QoS 1 and 2 messages). A message that finds the queue full is
+	// dropped for that session, counted in Stats.Dropped and logged. Zero
+	// means DefaultMaxQueued.
+	MaxQueued int
+	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
+	// longer one gets CONNACK return code 2. Zero means
+	// DefaultMaxClientIDLength.
+	MaxClientIDLength int
+	// ConnectTimeout bounds the wait for a new connection's CONNECT (and
+	// TLS handshake). Zero means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// WriteTimeout bounds each write to a client; a client that does not
+	// read for this long is disconnected. Zero means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+
+	// Authenticator decides who may connect. Nil means everyone: the
+	// user name of CONNECT, if any, is taken as given.
+	Authenticator Authenticator
+	// Authorizer decides who may publish and subscribe to what. Nil means
+	// every client may use every topic (except publishing to $SYS/).
+	Authorizer Authorizer
+
+	// SysInterval is how often the broker publishes its counters under
+	// $SYS/broker/ as retained messages. Zero turns them off.
+	SysInterval time.Duration
+
+	// PersistenceDir, if not empty, is a directory where the broker keeps
+	// persistent sessions (subscriptions, queued and in-flight QoS 1 and 2
+	// messages) and retained messages, so that a restart keeps them. New
+	// loads it; the broker writes it every PersistInterval and at Shutdown.
+	PersistenceDir string
+	// PersistInterval is how often the state is written to PersistenceDir.
+	// Zero means DefaultPersistInterval.
+	PersistInterval time.Duration
+
+	// Logger receives the broker's log records; nil discards them.
+	Logger *slog.Logger
+}
+
+// ConfigError reports a Config field that New cannot use.
+type ConfigError struct {
+	Field  string
+	Reason string
+}
+
+// Error reads, for example, "mqtt: broker config: MaxInflight: more than 65535".
+func (e *ConfigError) Error() string {
+	return "mqtt: broker config: " + e.Field + ": " + e.Reason
+}
+
+// withDefaults validates c and returns a copy with the zero fields set to
+// their defaults.
+func (c Config) withDefaults() (Config, error) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxConnections", int64(c.MaxConnections)},
+		{"MaxPacketSize", int64(c.MaxPacketSize)},
+		{"MaxInflight", int64(c.MaxInflight)},
+		{"MaxQueued", int64(c.MaxQueued)},
+		{"MaxClientIDLength", int64(c.MaxClientIDLength)},
+		{"ConnectTimeout", int64(c.ConnectTimeout)},
+		{"WriteTimeout", int64(c.WriteTimeout)},
+		{"SysInterval", int64(c.SysInterval)},
+		{"PersistInterval", int64(c.PersistInterval)},
+	} {
+		if f.v < 0 {
+			return c, &ConfigError{Field: f.name, Reason: "negative"}
+		}
+	}
+	if c.MaxInflight > 65535 {
+		return c, &ConfigError{Field: "MaxInflight", Reason: "more than 65535"}
+	}
+	if c.MaxPacketSize > packet.MaxRemainingLength+5 {
+		return c, &ConfigError{Field: "MaxPacketSize", Reason: fmt.Sprintf("more than %d", packet.MaxRemainingLength+5)}
+	}
+	if c.MaxClientIDLength > 65535 {
+		return c, &ConfigError{Field: "MaxClientIDLength", Reason: "more than 65535"}
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxConnections, DefaultMaxConnections)
+	def(&c.MaxPacketSize, packet.DefaultMaxPacketSize)
+	def(&c.MaxInflight, DefaultMaxInflight)
+	def(&c.MaxQueued, DefaultMaxQueued)
+	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)
+	defd(&c.ConnectTimeout, DefaultConnectTimeout)
+	defd(&c.WriteTimeout, DefaultWriteTimeout)
+	defd(&c.PersistInterval, DefaultPersistInterval)
+	if c.Authorizer == nil {
+		c.Authorizer = allowAll{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

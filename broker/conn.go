@@ -1,0 +1,196 @@
+package broker
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// conn is one client connection. Its reader goroutine (serve) reads and
+// handles packets; its writer goroutine (writeLoop), started once CONNECT
+// is accepted, sends what the reader and the session queue for it.
+//
+// The fields set while handling CONNECT (sess, ident, will) are written by
+// the reader before the writer starts and only read afterwards.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	remote string
+	tls    *tls.ConnectionState // nil without TLS; set before serve
+
+	sess       *session
+	ident      Identity
+	will       *message // published unless the client sends DISCONNECT
+	keepAlive  time.Duration
+	disconnect bool // the client sent DISCONNECT: discard the will
+
+	done       chan struct{} // closed by close
+	closeOnce  sync.Once
+	reason     error         // why the connection ended; set in closeOnce
+	kickc      chan struct{} // wakes the writer; 1-buffered
+	drained    chan struct{} // the writer emptied the outbox; 1-buffered
+	writerDone chan struct{} // closed when the writer has returned
+	detached   chan struct{} // closed when the connection has left its session
+
+	mu     sync.Mutex // guards outbox; taken before session.mu
+	outbox []outPacket
+}
+
+func newConn(srv *Server, nc net.Conn) *conn {
+	c := &conn{
+		srv: srv, nc: nc,
+		done:       make(chan struct{}),
+		kickc:      make(chan struct{}, 1),
+		drained:    make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
+		detached:   make(chan struct{}),
+	}
+	if a := nc.RemoteAddr(); a != nil {
+		c.remote = a.String()
+	}
+	return c
+}
+
+// close ends the connection for reason: the first call records it, closes
+// done and the network connection, which stops the reader and the writer.
+// It is safe to call from any goroutine, any number of times.
+func (c *conn) close(reason error) {
+	c.closeOnce.Do(func() {
+		c.reason = reason
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// serve runs the connection on the calling goroutine until it ends, then
+// cleans up.
+func (c *conn) serve() {
+	defer c.finish()
+	cfg := &c.srv.cfg
+	c.nc.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(c.srv.ctx); err != nil {
+			c.close(err)
+			return
+		}
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
+	r := packet.NewReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxPacketSize)
+	p, err := r.ReadPacket()
+	if err != nil {
+		if errors.Is(err, packet.ErrProtocolLevel) {
+			// [MQTT-3.1.2-2]: refuse with return code 1, then close.
+			c.refuse(packet.RefusedProtocolVersion, err)
+			return
+		}
+		c.close(err)
+		return
+	}
+	connect, ok := p.(*packet.Connect)
+	if !ok {
+		c.close(errConnectFirst)
+		return
+	}
+	if !c.connect(connect) {
+		return
+	}
+	for {
+		if c.keepAlive > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2)) // [MQTT-3.1.2-24]
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		p, err := r.ReadPacket()
+		if err != nil {
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				err = errKeepAlive
+			}
+			c.close(err)
+			return
+		}
+		if err := c.handle(p); err != nil {
+			c.close(err)
+			return
+		}
+	}
+}
+
+// handle acts on one packet after CONNECT. An error closes the connection
+// without a reply [MQTT-4.8.0-1].
+func (c *conn) handle(p packet.Packet) error {
+	switch p := p.(type) {
+	case *packet.Publish:
+		c.handlePublish(p)
+	case *packet.Puback:
+		c.handleAck(packet.TypePuback, p.PacketID)
+	case *packet.Pubrec:
+		c.handleAck(packet.TypePubrec, p.PacketID)
+	case *packet.Pubcomp:
+		c.handleAck(packet.TypePubcomp, p.PacketID)
+	case *packet.Pubrel:
+		c.sess.release(p.PacketID)
+		c.send(outPacket{t: packet.TypePubcomp, id: p.PacketID}) // [MQTT-4.3.3-2]
+	case *packet.Subscribe:
+		c.handleSubscribe(p)
+	case *packet.Unsubscribe:
+		c.handleUnsubscribe(p)
+	case *packet.Pingreq:
+		c.send(outPacket{t: packet.TypePingresp}) // [MQTT-3.12.4-1]
+	case *packet.Disconnect:
+		c.disconnect = true // the will is discarded [MQTT-3.14.4-3]
+		return errDisconnected
+	case *packet.Connect:
+		return errSecondConnect
+	default:
+		return errServerPacket
+	}
+	return nil
+}
+
+// handleAck applies a PUBACK, PUBREC or PUBCOMP.
+func (c *conn) handleAck(t packet.Type, id uint16) {
+	pubrel, opened := c.sess.ack(t, id)
+	if pubrel {
+		c.send(outPacket{t: packet.TypePubrel, id: id})
+	}
+	if opened {
+		c.kick()
+	}
+}
+
+// refuse sends CONNACK with a refusal code, which ends the connection
+// [MQTT-3.2.2-5]; the session present flag is 0 [MQTT-3.2.2-4].
+func (c *conn) refuse(code packet.ConnectReturnCode, reason error) {
+	c.srv.stats.refused.Add(1)
+	c.srv.log.Info("connection refused", "remote", c.remote, "code", int(code), "reason", reason)
+	b, _ := (&packet.Connack{ReturnCode: code}).AppendBinary(nil)
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if n, err := c.nc.Write(b); err == nil {
+		c.srv.stats.bytesSent.Add(uint64(n))
+	}
+	c.close(errRefused)
+}
+
+// finish runs when the reader has stopped: it waits for the writer, takes
+// the connection off its session (ending a clean session), and publishes
+// the will unless the client sent DISCONNECT [MQTT-3.1.2-8].
+func (c *conn) finish() {
+	c.close(io.EOF)
+	if c.sess != nil {
+		<-c.writerDone
+		c.srv.detach(c)
+		c.publishWill()
+		c.srv.stats.clients.Add(-1)
+		c.srv.log.Info("client disconnected", "client", c.sess.id, "remote", c.remote, "reason", c.reason)
+	} else {
+		c.srv.log.Debug("connection closed", "remote", c.remote, "reason", c.reason)
+	}
+	close(c.detached)
+	c.srv.untrack(c)
+}

@@ -1,0 +1,190 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// generatedIDPrefix starts the ClientIds the broker assigns to clients that
+// send an empty one with CleanSession=1 [MQTT-3.1.3-6].
+const generatedIDPrefix = "petrel-"
+
+// connect handles the CONNECT packet (section 3.1.4): it checks the
+// ClientId, authenticates and authorizes the client, takes over any
+// connection with the same ClientId, attaches the session and answers
+// CONNACK. It reports whether the connection goes on.
+func (c *conn) connect(p *packet.Connect) bool {
+	cfg := &c.srv.cfg
+	if c.srv.connCount() > cfg.MaxConnections {
+		c.refuse(packet.RefusedServerUnavailable, fmt.Errorf("more than %d connections", cfg.MaxConnections))
+		return false
+	}
+	id := string(p.ClientID)
+	switch {
+	case id == "" && !p.CleanSession:
+		c.refuse(packet.RefusedIdentifierRejected, errors.New("empty client identifier with CleanSession=0 [MQTT-3.1.3-8]"))
+		return false
+	case id == "":
+		var b [8]byte
+		rand.Read(b[:])
+		id = generatedIDPrefix + hex.EncodeToString(b[:])
+	case len(id) > cfg.MaxClientIDLength:
+		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("client identifier longer than %d bytes [MQTT-3.1.3-9]", cfg.MaxClientIDLength))
+		return false
+	}
+
+	info := ConnInfo{
+		ClientID: id, Username: string(p.Username), Password: bytes.Clone(p.Password),
+		RemoteAddr: c.nc.RemoteAddr(), TLS: c.tls,
+	}
+	user, err := c.authenticate(info)
+	if err != nil {
+		code := packet.RefusedServerUnavailable
+		switch {
+		case errors.Is(err, ErrBadUsernameOrPassword):
+			code = packet.RefusedBadUserNameOrPassword
+		case errors.Is(err, ErrNotAuthorized):
+			code = packet.RefusedNotAuthorized
+		default:
+			c.srv.log.Error("authenticator failed", "client", id, "remote", c.remote, "err", err)
+		}
+		c.refuse(code, err)
+		return false
+	}
+	c.ident = Identity{ClientID: id, Username: user}
+	if !c.storeWill(p) {
+		return false
+	}
+	c.keepAlive = time.Duration(p.KeepAlive) * time.Second
+
+	present, ok := c.srv.attach(c, id, p.CleanSession)
+	if !ok {
+		c.close(ErrServerClosed)
+		return false
+	}
+	c.srv.stats.clients.Add(1)
+	c.srv.log.Info("client connected", "client", id, "remote", c.remote, "user", user,
+		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive)
+	go c.writeLoop() // joined in finish; counted by the server with the reader
+	c.kick()
+	return true
+}
+
+// authenticate asks the Authenticator, if any, within the connect timeout.
+func (c *conn) authenticate(info ConnInfo) (string, error) {
+	a := c.srv.cfg.Authenticator
+	if a == nil {
+		return info.Username, nil
+	}
+	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectTimeout)
+	defer cancel()
+	return a.Authenticate(ctx, info)
+}
+
+// canPublish asks the Authorizer whether the client may publish to topic.
+// Nobody publishes to $SYS/ but the broker.
+func (c *conn) canPublish(topic string) bool {
+	if strings.HasPrefix(topic, "$SYS/") || topic == "$SYS" {
+		return false
+	}
+	return c.srv.cfg.Authorizer.CanPublish(c.ident, topic)
+}
+
+// attach makes c the connection of the session of id, first disconnecting
+// a connection that holds it [MQTT-3.1.4-2] and waiting until that one has
+// left it. With clean set, or if the session held was a clean one, it
+// starts a new session [MQTT-3.1.2-6]. It queues CONNACK, then the
+// re-sends of a resumed session [MQTT-4.4.0-1], for the writer. It
+// reports the Session Present flag [MQTT-3.2.2-1..3], and false if c or
+// the server closed meanwhile.
+func (s *Server) attach(c *conn, id string, clean bool) (present, ok bool) {
+	for {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			return false, false
+		}
+		sess := s.sessions[id]
+		if sess != nil {
+			sess.mu.Lock()
+			old := sess.conn
+			sess.mu.Unlock()
+			if old != nil {
+				s.mu.Unlock()
+				old.close(errTakenOver)
+				select {
+				case <-old.detached:
+				case <-c.done:
+					return false, false
+				}
+				continue
+			}
+			if clean || sess.clean {
+				s.discardLocked(sess)
+				sess = nil
+			}
+		}
+		present = sess != nil
+		if sess == nil {
+			sess = newSession(s, id, clean)
+			s.sessions[id] = sess
+		}
+		s.changed()
+		c.sess = sess
+		sess.mu.Lock()
+		sess.conn = c
+		c.outbox = append(c.outbox, outPacket{t: packet.TypeConnack, present: present})
+		c.outbox = sess.resendLocked(c.outbox)
+		sess.mu.Unlock()
+		s.mu.Unlock()
+		return present, true
+	}
+}
+
+// detach takes c off its session; a clean session ends with it.
+func (s *Server) detach(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := c.sess
+	sess.mu.Lock()
+	if sess.conn == c {
+		sess.conn = nil
+	}
+	sess.mu.Unlock()
+	if sess.clean {
+		s.discardLocked(sess)
+	}
+}
+
+// discardLocked ends a session: it leaves the session table and the
+// subscription index, and what it held is dropped. The caller holds s.mu.
+func (s *Server) discardLocked(sess *session) {
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	sess.mu.Lock()
+	if sess.discarded {
+		sess.mu.Unlock()
+		return
+	}
+	sess.discarded = true
+	sess.changed()
+	filters := make([]string, 0, len(sess.subs))
+	for f := range sess.subs {
+		filters = append(filters, f)
+	}
+	sess.queue = fifo{}
+	sess.inflight, sess.byID = nil, nil
+	sess.mu.Unlock()
+	for _, f := range filters {
+		s.subs.remove(f, sess)
+	}
+}

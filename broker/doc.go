@@ -1,0 +1,103 @@
+// Package broker is an embeddable MQTT 3.1.1 broker (OASIS Standard, 29
+// October 2014, https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html),
+// for development, tests and single-node edge use.
+//
+//	s, err := broker.New(broker.Config{})
+//	go s.Serve(l)           // TCP; tls.NewListener for TLS
+//	go s.ServeWebSocket(wl) // or mount s.WebSocketHandler() on a mux
+//	...
+//	err = s.Shutdown(ctx)
+//
+// # What it owns
+//
+// The broker owns the server side of the protocol: CONNECT handling with
+// every CONNACK return code, sessions keyed by ClientId (clean ones that end
+// with their connection, persistent ones that outlive it), takeover of a
+// ClientId by a new connection [MQTT-3.1.4-2], QoS 0, 1 and 2 in both
+// directions, retained messages, wills, keepalive at 1.5 times the
+// interval [MQTT-3.1.2-24], the subscription index with the matching rules
+// of section 4.7, authentication and authorization hooks, $SYS counters,
+// and optional persistence. It does not bridge to other brokers, and does
+// not offer MQTT 5 features such as shared subscriptions: a filter such as
+// "$share/g/t" is an ordinary filter.
+//
+// Every protocol violation closes the connection without a reply
+// [MQTT-4.8.0-1] and publishes the will: a first packet that is not
+// CONNECT, a second CONNECT, reserved flags, ill-formed UTF-8, wildcards
+// in a PUBLISH topic, QoS 3, an empty SUBSCRIBE, a zero packet identifier,
+// an oversized packet or a malformed Remaining Length. The codec (package
+// packet) detects them; it never allocates because a peer claims a size.
+//
+// # Delivery
+//
+// A message goes once to each session with a matching subscription, at
+// the lower of its QoS and the highest QoS granted to that session's
+// matching subscriptions [MQTT-3.3.5-1]. Outgoing QoS 1 and 2 messages use
+// an in-flight window per client (Config.MaxInflight, default 64); the
+// messages beyond it, and a persistent session's QoS 1 and 2 messages
+// while its client is offline, wait in a queue of Config.MaxQueued
+// messages (default 1000). A message that finds the queue full is dropped
+// for that session, counted in Stats.Dropped and logged as a warning. QoS 0
+// messages for an offline client are not queued. On reconnection a
+// persistent session re-sends its unacknowledged PUBLISH packets, with
+// DUP set, and its PUBRELs, in order [MQTT-4.4.0-1]; the broker does not
+// retransmit within a connection. An incoming QoS 2 message is routed
+// when it first arrives and its identifier kept until PUBREL
+// [MQTT-4.3.3-2].
+//
+// # Limits and defaults
+//
+// All limits are Config fields whose zero value means the default:
+//
+//	MaxConnections     10,000 connections; beyond, CONNACK 3 (server unavailable)
+//	MaxPacketSize      1 MiB (packet.DefaultMaxPacketSize); beyond, the connection is closed
+//	MaxInflight        64 outgoing QoS 1 and 2 messages awaiting acknowledgement, per client
+//	MaxQueued          1,000 messages per session
+//	MaxClientIDLength  256 bytes; beyond, CONNACK 2 (identifier rejected)
+//	ConnectTimeout     10 s from accepting a connection to its CONNECT [MQTT-3.1.0-1]
+//	WriteTimeout       30 s for each write to a client
+//	SysInterval        0: no $SYS topics
+//	PersistInterval    1 s between writes of the state to PersistenceDir
+//
+// A client that sends an empty ClientId with CleanSession=1 gets a
+// generated one [MQTT-3.1.3-6]; with CleanSession=0 it is refused with
+// return code 2 [MQTT-3.1.3-8]. Retained messages and sessions are not
+// limited in number, nor do persistent sessions expire.
+//
+// # Security
+//
+// Config.Authenticator decides who connects: nil lets everyone in;
+// *PasswordFile checks user names and PBKDF2-SHA-512 password hashes;
+// *CertAuthenticator accepts verified TLS client certificates, optionally
+// taking the certificate's common name as the user name. An error of the
+// Authenticator picks the CONNACK return code: ErrBadUsernameOrPassword
+// gives 4, ErrNotAuthorized 5, anything else 3. Config.Authorizer decides
+// who publishes and subscribes to what: nil allows everything; *ACL reads
+// Mosquitto-style rules. A refused subscription gets return code 0x80; a
+// refused PUBLISH is acknowledged and dropped [MQTT-3.3.5-2], and counted
+// in Stats.Denied; a refused will topic refuses the connection with code
+// 5. No client may publish to $SYS.
+//
+// # Concurrency
+//
+// A Server's methods are safe for concurrent use. Each connection has two
+// goroutines: a reader, which decodes packets and acts on them, and a
+// writer, which sends what the reader and the session queue for it and
+// flushes once per batch. No lock is held across network I/O. A client
+// that does not read its responses is stopped from sending (its reader
+// waits for the writer); a slow subscriber fills only its own queue. A
+// connection ends through one idempotent close path, which publishes the
+// will unless the client sent DISCONNECT. Shutdown closes the listeners
+// and connections and returns when every goroutine of the broker has
+// ended. Authenticators and Authorizers are called from many goroutines at
+// once.
+//
+// # Persistence
+//
+// With Config.PersistenceDir the broker keeps persistent sessions (their
+// subscriptions, queued and in-flight QoS 1 and 2 messages, and the
+// identifiers of incoming QoS 2 messages awaiting PUBREL) and retained
+// messages on disk, writing them every Config.PersistInterval and at
+// Shutdown, and loads them in New. A crash loses at most the changes of the
+// last interval. See persist.go for the format.
+package broker

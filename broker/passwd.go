@@ -1,0 +1,327 @@
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Password hashing: PBKDF2 (RFC 8018) with HMAC-SHA-512, a random 16-byte
+// salt and a 64-byte key, encoded as
+//
+//	$pbkdf2-sha512$<iterations>$<base64 salt>$<base64 hash>
+//
+// with standard base64 and padding.
+const (
+	// DefaultPasswordIterations is the PBKDF2 iteration count of
+	// HashPassword when given zero: 210,000, OWASP's recommendation for
+	// PBKDF2-HMAC-SHA512.
+	DefaultPasswordIterations = 210_000
+	// MaxPasswordIterations bounds the iteration count of a hash, so that
+	// a bad password file cannot make each CONNECT cost minutes.
+	MaxPasswordIterations = 10_000_000
+
+	passwordScheme = "$pbkdf2-sha512$"
+	saltSize       = 16
+	keySize        = sha512.Size
+)
+
+// HashPassword hashes password with a fresh random salt and the given
+// PBKDF2 iteration count (zero: DefaultPasswordIterations), and returns
+// the encoded hash.
+func HashPassword(password string, iterations int) (string, error) {
+	if iterations == 0 {
+		iterations = DefaultPasswordIterations
+	}
+	if iterations < 1 || iterations > MaxPasswordIterations {
+		return "", fmt.Errorf("mqtt: password iterations %d out of range 1..%d", iterations, MaxPasswordIterations)
+	}
+	salt := make([]byte, saltSize)
+	rand.Read(salt)
+	key, err := pbkdf2.Key(sha512.New, password, salt, iterations, keySize)
+	if err != nil {
+		return "", err
+	}
+	return passwordScheme + strconv.Itoa(iterations) + "$" +
+		base64.StdEncoding.EncodeToString(salt) + "$" + base64.StdEncoding.EncodeToString(key), nil
+}
+
+// parsedHash is an encoded hash taken apart.
+type parsedHash struct {
+	iterations int
+	salt, key  []byte
+}
+
+// parseHash decodes a hash made by HashPassword.
+func parseHash(h string) (parsedHash, error) {
+	rest, ok := strings.CutPrefix(h, passwordScheme)
+	if !ok {
+		return parsedHash{}, errors.New("hash does not start with " + passwordScheme)
+	}
+	f := strings.Split(rest, "$")
+	if len(f) != 3 {
+		return parsedHash{}, errors.New("hash has not 3 fields after the scheme")
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 1 || n > MaxPasswordIterations {
+		return parsedHash{}, fmt.Errorf("bad iteration count %q", f[0])
+	}
+	salt, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil || len(salt) == 0 {
+		return parsedHash{}, fmt.Errorf("bad salt %q", f[1])
+	}
+	key, err := base64.StdEncoding.DecodeString(f[2])
+	if err != nil || len(key) == 0 || len(key) > keySize {
+		return parsedHash{}, fmt.Errorf("bad hash %q", f[2])
+	}
+	return parsedHash{n, salt, key}, nil
+}
+
+// check reports whether password matches, comparing in constant time.
+func (h parsedHash) check(password string) bool {
+	key, err := pbkdf2.Key(sha512.New, password, h.salt, h.iterations, len(h.key))
+	return err == nil && subtle.ConstantTimeCompare(key, h.key) == 1
+}
+
+// CheckPassword reports whether password matches hash, an encoded hash
+// from HashPassword; it returns an error if hash is malformed.
+func CheckPassword(hash, password string) (bool, error) {
+	h, err := parseHash(hash)
+	if err != nil {
+		return false, fmt.Errorf("mqtt: %w", err)
+	}
+	return h.check(password), nil
+}
+
+// PasswordFile is a set of users and password hashes, one per line of a
+// file:
+//
+//	# comment
+//	alice:$pbkdf2-sha512$210000$<base64 salt>$<base64 hash>
+//
+// User names are non-empty and hold no ':' and no line break; blank lines
+// and lines starting with '#' are ignored (and not written back).
+//
+// A *PasswordFile is an Authenticator: a client must send a user name in
+// the file and its password, else it is refused with return code 4; a
+// client without a user name is refused with return code 5 unless
+// AllowAnonymous is set. A PasswordFile is safe for concurrent use.
+type PasswordFile struct {
+	// AllowAnonymous accepts clients that send no user name.
+	AllowAnonymous bool
+
+	mu     sync.RWMutex
+	hashes map[string]parsedHash
+	text   map[string]string // the encoded hashes, to write back
+}
+
+// PasswordFileError reports a line of a password file that cannot be read.
+type PasswordFileError struct {
+	Line   int
+	Reason string
+}
+
+func (e *PasswordFileError) Error() string {
+	return "mqtt: password file line " + strconv.Itoa(e.Line) + ": " + e.Reason
+}
+
+// NewPasswordFile returns an empty PasswordFile.
+func NewPasswordFile() *PasswordFile {
+	return &PasswordFile{hashes: make(map[string]parsedHash), text: make(map[string]string)}
+}
+
+// ReadPasswordFile reads a password file. Errors are *PasswordFileError
+// for bad lines, or the os error.
+func ReadPasswordFile(name string) (*PasswordFile, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordFile(bytes.NewReader(b))
+}
+
+// ParsePasswordFile reads a password file from r.
+func ParsePasswordFile(r io.Reader) (*PasswordFile, error) {
+	f := NewPasswordFile()
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		user, hash, ok := strings.Cut(line, ":")
+		if !ok || user == "" {
+			return nil, &PasswordFileError{Line: n, Reason: "want user:hash"}
+		}
+		if _, dup := f.text[user]; dup {
+			return nil, &PasswordFileError{Line: n, Reason: "user " + strconv.Quote(user) + " listed twice"}
+		}
+		h, err := parseHash(hash)
+		if err != nil {
+			return nil, &PasswordFileError{Line: n, Reason: err.Error()}
+		}
+		f.hashes[user], f.text[user] = h, hash
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkUser refuses user names that the file format cannot hold.
+func checkUser(user string) error {
+	if user == "" || strings.ContainsAny(user, ":\r\n") || strings.TrimSpace(user) != user || user[0] == '#' {
+		return fmt.Errorf("mqtt: invalid user name %q for a password file", user)
+	}
+	return nil
+}
+
+// Set adds user with password, or changes the password of user, hashing it
+// with DefaultPasswordIterations.
+func (f *PasswordFile) Set(user, password string) error {
+	return f.SetIterations(user, password, DefaultPasswordIterations)
+}
+
+// SetIterations is Set with a chosen PBKDF2 iteration count.
+func (f *PasswordFile) SetIterations(user, password string, iterations int) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password, iterations)
+	if err != nil {
+		return err
+	}
+	h, _ := parseHash(hash)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hashes[user], f.text[user] = h, hash
+	return nil
+}
+
+// Remove removes user and reports whether it was there.
+func (f *PasswordFile) Remove(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.hashes[user]
+	delete(f.hashes, user)
+	delete(f.text, user)
+	return ok
+}
+
+// Users returns the user names, sorted.
+func (f *PasswordFile) Users() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.usersLocked()
+}
+
+// Check reports whether user is in the file with password.
+func (f *PasswordFile) Check(user, password string) bool {
+	f.mu.RLock()
+	h, ok := f.hashes[user]
+	if !ok {
+		// Spend the time a known user would cost, so that timing does
+		// not tell which users exist.
+		for _, other := range f.hashes {
+			h = other
+			break
+		}
+	}
+	f.mu.RUnlock()
+	if h.iterations == 0 {
+		return false
+	}
+	return h.check(password) && ok
+}
+
+// WriteTo writes the file, sorted by user name.
+func (f *PasswordFile) WriteTo(w io.Writer) (int64, error) {
+	var b bytes.Buffer
+	f.mu.RLock()
+	for _, u := range f.usersLocked() {
+		b.WriteString(u + ":" + f.text[u] + "\n")
+	}
+	f.mu.RUnlock()
+	return b.WriteTo(w)
+}
+
+func (f *PasswordFile) usersLocked() []string {
+	users := make([]string, 0, len(f.text))
+	for u := range f.text {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	return users
+}
+
+// WriteFile writes the file to name, replacing it atomically (a temporary
+// file in the same directory, synced, then renamed), with mode 0600.
+func (f *PasswordFile) WriteFile(name string) error {
+	var b bytes.Buffer
+	f.WriteTo(&b)
+	return writeFileAtomic(name, b.Bytes(), 0o600)
+}
+
+// Authenticate implements Authenticator.
+func (f *PasswordFile) Authenticate(_ context.Context, info ConnInfo) (string, error) {
+	if info.Username == "" {
+		if f.AllowAnonymous && len(info.Password) == 0 {
+			return "", nil
+		}
+		return "", ErrNotAuthorized
+	}
+	if !f.Check(info.Username, string(info.Password)) {
+		return "", ErrBadUsernameOrPassword
+	}
+	return info.Username, nil
+}
+
+// writeFileAtomic writes data to name so that a crash leaves either the
+// old file or the new one: a temporary file in the same directory,
+// synced, renamed over name, then the directory synced.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

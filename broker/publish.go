@@ -1,0 +1,56 @@
+package broker
+
+import (
+	"strings"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// handlePublish handles a PUBLISH from the client (section 3.3.4): it
+// routes the message and acknowledges it as its QoS requires
+// [MQTT-3.3.4-1]. A QoS 2 message is routed when it first arrives and its
+// identifier kept until PUBREL, so that a re-send is acknowledged but not
+// routed again [MQTT-4.3.3-2]. A message the Authorizer refuses is
+// acknowledged as usual and dropped [MQTT-3.3.5-2].
+func (c *conn) handlePublish(p *packet.Publish) {
+	srv := c.srv
+	srv.stats.messagesReceived.Add(1)
+	route := true
+	if p.QoS == packet.QoS2 {
+		route = c.sess.receiveQoS2(p.PacketID)
+	}
+	if route {
+		topic := string(p.Topic)
+		if c.canPublish(topic) {
+			srv.publish(newMessage(topic, p.Payload, p.QoS, p.Retain))
+		} else {
+			srv.stats.denied.Add(1)
+			srv.log.Warn("publish not authorized: dropped", "client", c.ident.ClientID,
+				"user", c.ident.Username, "topic", topic)
+		}
+	}
+	switch p.QoS {
+	case packet.QoS1:
+		c.send(outPacket{t: packet.TypePuback, id: p.PacketID})
+	case packet.QoS2:
+		c.send(outPacket{t: packet.TypePubrec, id: p.PacketID})
+	}
+}
+
+// publish takes ownership of m: it stores or clears the retained message
+// of its topic if m has RETAIN set [MQTT-3.3.1-5], and queues m for every
+// session with a matching subscription [MQTT-4.5.0-1], once per session at
+// the lower of its QoS and the highest QoS granted [MQTT-3.8.4-6]
+// [MQTT-3.3.5-1], with RETAIN=0 [MQTT-3.3.1-9].
+func (s *Server) publish(m *message) {
+	if m.retain {
+		s.retained.set(m)
+		if !strings.HasPrefix(m.topic, sysPrefix) {
+			s.changed()
+		}
+	}
+	var buf [16]target
+	for _, t := range s.subs.match(m.topic, buf[:0]) {
+		t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)})
+	}
+}

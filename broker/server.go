@@ -1,0 +1,226 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is an MQTT 3.1.1 broker. Create it with New, give it connections
+// with Serve, ServeWebSocket, WebSocketHandler or ServeConn, and stop it
+// with Shutdown. All its methods are safe for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context // cancelled by Shutdown
+	cancel context.CancelFunc
+	start  time.Time
+
+	// mu guards the fields below. Lock order: Server.mu, conn.mu,
+	// session.mu; index.mu and retainStore.mu are taken alone.
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	https     map[*http.Server]struct{}
+	conns     map[*conn]struct{}
+	sessions  map[string]*session
+
+	subs     index
+	retained retainStore
+	stats    counters
+	persist  *persister    // nil without PersistenceDir
+	changes  atomic.Uint64 // changes of the durable state, with persistence
+
+	wg        sync.WaitGroup // Serve loops, connections, background tasks
+	finalOnce sync.Once
+	finalErr  error
+}
+
+// New returns a Server configured by cfg (see Config for the defaults).
+// With a PersistenceDir it loads the state saved there. It starts no
+// goroutine that Shutdown does not end.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, start: time.Now(),
+		listeners: make(map[net.Listener]struct{}),
+		https:     make(map[*http.Server]struct{}),
+		conns:     make(map[*conn]struct{}),
+		sessions:  make(map[string]*session),
+	}
+	if cfg.PersistenceDir != "" {
+		if err := s.openPersistence(); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	if cfg.SysInterval > 0 {
+		s.wg.Go(s.sysLoop)
+	}
+	return s, nil
+}
+
+// Serve accepts connections on l and serves each in its own goroutines
+// until Shutdown, then returns ErrServerClosed; it returns any other
+// accept error at once, after closing l. For TLS, pass a listener from
+// tls.NewListener; the handshake runs within Config.ConnectTimeout.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.addListener(l) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.wg.Done()
+	defer s.removeListener(l)
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			// Retry what may pass, such as running out of file
+			// descriptors, as http.Server does.
+			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "delay", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.ctx.Done():
+				}
+				continue
+			}
+			l.Close()
+			return err
+		}
+		backoff = 0
+		if c := s.track(nc); c != nil {
+			go func() {
+				defer s.wg.Done()
+				c.serve()
+			}()
+		}
+	}
+}
+
+// ServeConn serves one connection on the calling goroutine and returns
+// when it ends; it closes nc. After Shutdown it closes nc at once.
+func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc, nil) }
+
+// serveConn is ServeConn for a connection whose TLS state, if any, is
+// known: WebSocket over TLS.
+func (s *Server) serveConn(nc net.Conn, st *tls.ConnectionState) {
+	if c := s.track(nc); c != nil {
+		defer s.wg.Done()
+		c.tls = st
+		c.serve()
+	}
+}
+
+// track registers a new connection, counted in s.wg, or closes nc and
+// returns nil if the server is closing.
+func (s *Server) track(nc net.Conn) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		nc.Close()
+		return nil
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.stats.connections.Add(1)
+	return c
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.stats.connections.Add(-1)
+}
+
+func (s *Server) connCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) addListener(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) removeListener(l net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
+}
+
+// Shutdown stops the broker: it closes the listeners, so that Serve
+// returns, and every connection. Clients that did not send DISCONNECT have
+// their wills published; persistent sessions are kept, and with a
+// PersistenceDir written to disk. Shutdown returns when every goroutine of
+// the broker has ended and the state is saved, or with ctx's error when
+// ctx ends first; a later call waits again. The Server cannot be used
+// again.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.closing
+	s.closing = true
+	var conns []*conn
+	if first {
+		for l := range s.listeners {
+			l.Close()
+		}
+		for h := range s.https {
+			h.Close()
+		}
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+	}
+	s.mu.Unlock()
+	if first {
+		s.cancel()
+		for _, c := range conns {
+			c.close(ErrServerClosed)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.finalOnce.Do(func() {
+		if s.persist != nil {
+			s.finalErr = s.closePersistence()
+		}
+	})
+	return s.finalErr
+}

@@ -1,0 +1,275 @@
+package broker
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// message is an application message the broker has taken ownership of. It
+// is immutable once made, and shared by every session it goes to.
+type message struct {
+	topic   string
+	tbytes  []byte // topic again, for encoding without a copy
+	payload []byte
+	qos     packet.QoS // the QoS it was published with
+	retain  bool       // it was published with RETAIN=1
+}
+
+// newMessage copies topic and payload, which may alias a reader's buffer,
+// into a new message.
+func newMessage[T string | []byte](topic T, payload []byte, qos packet.QoS, retain bool) *message {
+	buf := make([]byte, len(topic)+len(payload))
+	n := copy(buf, topic)
+	copy(buf[n:], payload)
+	return &message{
+		topic: string(topic), tbytes: buf[:n:n], payload: buf[n:],
+		qos: qos, retain: retain,
+	}
+}
+
+// delivery is a message on its way to one session, at the QoS that session
+// gets it with; retain is the RETAIN flag of the PUBLISH that carries it.
+type delivery struct {
+	m      *message
+	qos    packet.QoS
+	retain bool
+}
+
+// flight is an outgoing QoS 1 or 2 message awaiting acknowledgement.
+type flight struct {
+	id       uint16
+	d        delivery
+	released bool // QoS 2: PUBREC received and PUBREL sent; awaiting PUBCOMP
+}
+
+// session is the state the broker keeps for a ClientId (section 4.1):
+// subscriptions, messages queued and in flight to the client, and the
+// identifiers of QoS 2 messages received from it and not yet released.
+//
+// A clean session lives as long as its connection; a persistent one
+// (CleanSession=0) outlives it [MQTT-3.1.2-4].
+type session struct {
+	id    string
+	clean bool // fixed at creation
+	srv   *Server
+
+	mu        sync.Mutex // guards the fields below; taken after Server.mu
+	conn      *conn      // the connected client, nil while offline
+	discarded bool       // the session has ended; deliveries are ignored
+	subs      map[string]packet.QoS
+	queue     fifo
+	inflight  []*flight          // in the order first sent [MQTT-4.6.0-1]
+	byID      map[uint16]*flight // the same flights by packet identifier
+	nextID    uint16
+	inbound   map[uint16]struct{} // QoS 2 identifiers awaiting PUBREL [MQTT-4.3.3-2]
+	dropping  uint64              // messages dropped since the queue was last not full
+}
+
+func newSession(srv *Server, id string, clean bool) *session {
+	return &session{
+		id: id, clean: clean, srv: srv,
+		subs:    make(map[string]packet.QoS),
+		byID:    make(map[uint16]*flight),
+		inbound: make(map[uint16]struct{}),
+	}
+}
+
+// enqueue queues d for the client. A persistent session keeps QoS 1 and 2
+// messages while offline [MQTT-3.1.2-5] and drops QoS 0 ones. When the
+// queue is full the message is dropped for this session, counted in
+// Stats.Dropped and logged: the first drop of a run, then the 10th, the
+// 100th and so on, and the run's total once the queue takes messages
+// again.
+func (s *session) enqueue(d delivery) {
+	s.mu.Lock()
+	if s.discarded || s.conn == nil && d.qos == packet.QoS0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.queue.len() >= s.srv.cfg.MaxQueued {
+		s.dropping++
+		n := s.dropping
+		s.mu.Unlock()
+		s.srv.stats.dropped.Add(1)
+		if isPowerOf10(n) {
+			s.srv.log.Warn("session queue full: dropping messages", "client", s.id, "topic", d.m.topic,
+				"qos", int(d.qos), "limit", s.srv.cfg.MaxQueued, "dropped", n)
+		}
+		return
+	}
+	s.queue.push(d)
+	c, dropped := s.conn, s.dropping
+	s.dropping = 0
+	s.mu.Unlock()
+	if dropped > 0 {
+		s.srv.log.Warn("session queue no longer full", "client", s.id, "dropped", dropped)
+	}
+	s.changed()
+	if c != nil {
+		c.kick()
+	}
+}
+
+// take moves up to n queued messages to out for c to send, giving QoS 1
+// and 2 messages a packet identifier and a place in the in-flight window
+// as long as there is room [MQTT-2.3.1-4]. It returns nothing if c is no
+// longer the session's connection.
+func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != c {
+		return out
+	}
+	if s.queue.len() > 0 {
+		s.changed()
+	}
+	for ; n > 0 && s.queue.len() > 0; n-- {
+		d := s.queue.front()
+		p := outPacket{t: packet.TypePublish, d: d}
+		if d.qos > packet.QoS0 {
+			if len(s.inflight) >= s.srv.cfg.MaxInflight {
+				break
+			}
+			f := &flight{id: s.freeID(), d: d}
+			s.inflight = append(s.inflight, f)
+			s.byID[f.id] = f
+			p.id = f.id
+		}
+		s.queue.pop()
+		out = append(out, p)
+	}
+	return out
+}
+
+func isPowerOf10(n uint64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}
+
+// freeID returns a packet identifier no flight holds. The caller ensures
+// that fewer than 65,535 are in flight.
+func (s *session) freeID() uint16 {
+	for {
+		s.nextID++
+		if s.nextID == 0 {
+			s.nextID = 1
+		}
+		if _, used := s.byID[s.nextID]; !used {
+			return s.nextID
+		}
+	}
+}
+
+// resend returns what must be sent again when a client resumes the
+// session: every unacknowledged PUBLISH, with DUP set, and every PUBREL,
+// in their original order and with their original identifiers
+// [MQTT-4.4.0-1]. The caller holds s.mu.
+func (s *session) resendLocked(out []outPacket) []outPacket {
+	for _, f := range s.inflight {
+		if f.released {
+			out = append(out, outPacket{t: packet.TypePubrel, id: f.id})
+		} else {
+			out = append(out, outPacket{t: packet.TypePublish, id: f.id, d: f.d, dup: true})
+		}
+	}
+	return out
+}
+
+// ack applies a PUBACK, PUBREC or PUBCOMP from the client. It reports
+// whether a PUBREL must be sent (for PUBREC) and whether the window opened.
+// Acknowledgements of unknown identifiers are ignored.
+func (s *session) ack(t packet.Type, id uint16) (pubrel, opened bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.byID[id]
+	if f == nil {
+		return false, false
+	}
+	s.changed()
+	switch {
+	case t == packet.TypePuback && f.d.qos == packet.QoS1,
+		t == packet.TypePubcomp && f.d.qos == packet.QoS2 && f.released:
+		delete(s.byID, id)
+		if i := slices.Index(s.inflight, f); i >= 0 {
+			s.inflight = slices.Delete(s.inflight, i, i+1)
+		}
+		return false, true
+	case t == packet.TypePubrec && f.d.qos == packet.QoS2:
+		// From here on the PUBLISH is never sent again [MQTT-4.3.3-1].
+		f.released = true
+		return true, false
+	}
+	return false, false
+}
+
+// receiveQoS2 records the identifier of an incoming QoS 2 PUBLISH and
+// reports whether it is new; a repeat before PUBREL is not delivered again
+// [MQTT-4.3.3-2].
+func (s *session) receiveQoS2(id uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.inbound[id]; seen {
+		return false
+	}
+	s.inbound[id] = struct{}{}
+	s.changed()
+	return true
+}
+
+// release forgets an incoming QoS 2 identifier on PUBREL.
+func (s *session) release(id uint16) {
+	s.mu.Lock()
+	delete(s.inbound, id)
+	s.mu.Unlock()
+	s.changed()
+}
+
+// changed records a change of a persistent session's state.
+func (s *session) changed() {
+	if !s.clean {
+		s.srv.changed()
+	}
+}
+
+// fifo is a queue of deliveries in a ring buffer that grows as needed.
+type fifo struct {
+	buf        []delivery
+	head, size int
+}
+
+func (q *fifo) len() int { return q.size }
+
+func (q *fifo) push(d delivery) {
+	if q.size == len(q.buf) {
+		nb := make([]delivery, max(16, 2*len(q.buf)))
+		n := copy(nb, q.buf[q.head:])
+		copy(nb[n:], q.buf[:q.head])
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = d
+	q.size++
+}
+
+func (q *fifo) front() delivery { return q.buf[q.head] }
+
+func (q *fifo) pop() {
+	q.buf[q.head] = delivery{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	if q.size == 0 && len(q.buf) > 1024 {
+		*q = fifo{} // give back the memory of a burst
+	}
+}
+
+// all returns the queued deliveries in order.
+func (q *fifo) all() []delivery {
+	out := make([]delivery, 0, q.size)
+	for i := range q.size {
+		out = append(out, q.buf[(q.head+i)%len(q.buf)])
+	}
+	return out
+}

@@ -1,0 +1,64 @@
+package broker
+
+import (
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// maxGrantedQoS is the highest QoS the broker grants: all of them.
+const maxGrantedQoS = packet.QoS2
+
+// handleSubscribe handles a SUBSCRIBE (section 3.8.4) as a run of single
+// subscriptions answered by one SUBACK [MQTT-3.8.4-4], with one return code
+// per filter in order [MQTT-3.8.4-5] [MQTT-3.9.3-1]: the QoS granted, or
+// 0x80 for a filter the Authorizer refuses. An identical filter replaces
+// the subscription before it [MQTT-3.8.4-3]. The retained messages that a
+// filter matches follow, with RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8].
+func (c *conn) handleSubscribe(p *packet.Subscribe) {
+	srv, sess := c.srv, c.sess
+	codes := make([]packet.SubackCode, len(p.Filters))
+	var granted []packet.Subscription
+	for i, f := range p.Filters {
+		filter := string(f.Filter)
+		if !srv.cfg.Authorizer.CanSubscribe(c.ident, filter) {
+			codes[i] = packet.Failure
+			srv.log.Warn("subscription not authorized", "client", c.ident.ClientID,
+				"user", c.ident.Username, "filter", filter)
+			continue
+		}
+		q := min(f.QoS, maxGrantedQoS)
+		codes[i] = packet.SubackCode(q)
+		sess.mu.Lock()
+		sess.subs[filter] = q
+		sess.mu.Unlock()
+		srv.subs.add(filter, sess, q)
+		granted = append(granted, packet.Subscription{Filter: f.Filter, QoS: q})
+	}
+	sess.changed()
+	// SUBACK goes first to the outbox; the writer sends the outbox before
+	// the session's queue, where the retained messages go.
+	if !c.send(outPacket{t: packet.TypeSuback, id: p.PacketID, codes: codes}) { // [MQTT-3.8.4-1]
+		return
+	}
+	for _, g := range granted {
+		for _, m := range srv.retained.match(string(g.Filter)) {
+			sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true})
+		}
+	}
+}
+
+// handleUnsubscribe handles an UNSUBSCRIBE (section 3.10.4): each filter
+// that equals one of the client's, character for character, is removed
+// [MQTT-3.10.4-1]; the UNSUBACK is sent whether or not any was
+// [MQTT-3.10.4-4] [MQTT-3.10.4-5]. Messages already queued for the filter
+// are still delivered [MQTT-3.10.4-3].
+func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
+	for _, f := range p.Filters {
+		filter := string(f)
+		c.sess.mu.Lock()
+		delete(c.sess.subs, filter)
+		c.sess.mu.Unlock()
+		c.srv.subs.remove(filter, c.sess)
+	}
+	c.sess.changed()
+	c.send(outPacket{t: packet.TypeUnsuback, id: p.PacketID})
+}
