@@ -5,7 +5,13 @@ BENCH ?= .
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: test deps fmt vet race fuzz bench bench-compare lint
+.PHONY: test deps fmt vet race fuzz bench bench-compare lint demo
+
+# demo: builds petrel, starts petrel broker on a free loopback port, and
+# carries a few messages with petrel pub and petrel sub, saying what it
+# does. Needs only Go.
+demo:
+	@scripts/demo.sh
 
 # test: everything CI runs: installs what the tests need (Mosquitto and its
 # clients, from Debian's packages), then formatting, vet, and the

@@ -32,6 +32,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		sess.mu.Unlock()
 		srv.subs.add(filter, sess, q)
 		granted = append(granted, packet.Subscription{Filter: f.Filter, QoS: q})
+		srv.log.Debug("subscribed", "client", c.ident.ClientID, "filter", filter, "qos", int(q))
 	}
 	sess.changed()
 	// SUBACK goes first to the outbox; the writer sends the outbox before
@@ -58,6 +59,7 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 		delete(c.sess.subs, filter)
 		c.sess.mu.Unlock()
 		c.srv.subs.remove(filter, c.sess)
+		c.srv.log.Debug("unsubscribed", "client", c.ident.ClientID, "filter", filter)
 	}
 	c.sess.changed()
 	c.send(outPacket{t: packet.TypeUnsuback, id: p.PacketID})

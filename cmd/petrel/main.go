@@ -50,6 +50,12 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "sub":
 		e.command = "sub"
 		return runSub(ctx, e, args[1:])
+	case "broker":
+		e.command = "broker"
+		return runBroker(ctx, e, args[1:])
+	case "passwd":
+		e.command = "passwd"
+		return runPasswd(ctx, e, args[1:])
 	case "help", "-help", "--help", "-h":
 		if len(args) > 1 {
 			switch args[1] {
@@ -58,6 +64,12 @@ func run(ctx context.Context, e *env, args []string) int {
 				return exitOK
 			case "sub":
 				fmt.Fprint(e.stdout, subUsage)
+				return exitOK
+			case "broker":
+				io.WriteString(e.stdout, brokerUsage)
+				return exitOK
+			case "passwd":
+				fmt.Fprint(e.stdout, passwdUsage)
 				return exitOK
 			}
 		}

@@ -6,13 +6,15 @@ package main
 const usage = `Usage: petrel <command> [flags]
 
 Petrel's MQTT 3.1.1 client for the command line, with the flags of
-mosquitto_pub and mosquitto_sub.
+mosquitto_pub and mosquitto_sub, and Petrel's broker.
 
 Commands:
-  pub   publish a message, or each line of standard input
-  sub   subscribe and print the messages received
+  pub      publish a message, or each line of standard input
+  sub      subscribe and print the messages received
+  broker   run an MQTT broker (TCP, TLS, WebSocket)
+  passwd   add, change or delete a user of a broker password file
 
-Run 'petrel pub --help' or 'petrel sub --help' for their flags.
+Run 'petrel <command> --help' for its flags.
 ` + exitCodes
 
 const pubUsage = `Usage: petrel pub [flags] -t topic {-m message | -f file | -s | -l | -n}
@@ -110,4 +112,102 @@ Exit codes:
        lost before the command was done
   27   -W ran out
   130  pub was interrupted by SIGINT or SIGTERM (sub exits with 0)
+`
+
+const brokerUsage = `Usage: petrel broker [flags]
+
+Runs an MQTT 3.1.1 broker until SIGINT or SIGTERM, then shuts it down
+cleanly: clients that did not disconnect have their wills published, and
+persistent sessions are saved with -persistence-dir. It prints one line per
+listener on standard output, "listening on mqtt://127.0.0.1:1883", with the
+port the system chose for port 0; it logs to standard error.
+
+Listeners (each may be repeated; with none, -listen 127.0.0.1:1883):
+  -listen addr      MQTT over TCP on host:port (":1883": every interface)
+  -listen-tls addr  MQTT over TLS; needs -certfile and -keyfile
+  -listen-ws addr   MQTT over WebSocket, on any HTTP path
+  -listen-wss addr  MQTT over WebSocket over TLS
+
+TLS:
+  -certfile file    the server's certificate chain (PEM)
+  -keyfile file     the server's private key (PEM, not encrypted)
+  -cafile file      the CA certificates that sign client certificates (PEM);
+                    a client certificate, if given, must verify against them
+  -require-certificate
+                    TLS clients must present a certificate; needs -cafile
+  -use-identity-as-username
+                    the certificate's common name is the client's user name,
+                    and no password is asked; needs -require-certificate.
+                    Clients without a certificate (on -listen or -listen-ws)
+                    are refused unless -password-file or -allow-anonymous
+                    lets them in
+
+Access (without -password-file every client may connect, and the user name
+it sends is taken as given):
+  -password-file file
+                    users and their password hashes, written by petrel passwd
+  -allow-anonymous  with -password-file or -use-identity-as-username, let
+                    clients without a user name (or certificate) in too
+  -acl-file file    who may read and write what: Mosquitto's ACL format
+                    ("user alice", "topic readwrite sensors/#",
+                    "pattern write clients/%c/#"); without it, everything
+                    is allowed except publishing to $SYS/
+
+State and limits (0 means the default):
+  -persistence-dir dir
+                    keep persistent sessions and retained messages in dir
+                    across restarts
+  -persist-interval t
+                    how often the state is written to dir (default 1s)
+  -max-connections n
+                    network connections held at once (default 10000)
+  -max-inflight n   outgoing QoS 1 and 2 messages awaiting acknowledgement,
+                    per client (default 64, at most 65535)
+  -max-queued n     messages queued per session beyond the in-flight window
+                    or while offline (default 1000); beyond, they are dropped,
+                    counted and logged
+  -max-packet-size n
+                    the largest packet accepted, in bytes (default 1048576)
+  -sys-interval t   publish counters under $SYS/broker/ every t (default 0:
+                    none)
+  -shutdown-timeout t
+                    how long a shutdown may take (default 10s)
+
+Durations are seconds ("10") or Go durations ("10s", "1m").
+
+Other:
+  -c file           read flags from file, one "key value" per line, the key a
+                    flag's name without its dash ("listen 127.0.0.1:1883",
+                    "max-queued 5000", "require-certificate"); '#' starts a
+                    comment line; flags on the command line win
+  -v                log at debug level: connections, subscriptions
+
+Exit codes:
+  0    stopped by SIGINT or SIGTERM
+  1    usage error: a bad flag or configuration line, or a file named by a
+       flag that cannot be used
+  2    could not listen on an address
+  3    a listener failed while running, or the shutdown did not finish in
+       time
+`
+
+const passwdUsage = `Usage: petrel passwd [-c] file user
+       petrel passwd [-c] -b file user password
+       petrel passwd -D file user
+
+Adds a user to a password file of petrel broker (-password-file), or
+changes its password, as mosquitto_passwd does; the password is hashed with
+PBKDF2-HMAC-SHA512 and a random salt. Without -b the password is asked for
+twice, without echo. The file is replaced atomically, with mode 0600.
+
+  -c                create the file, replacing one that exists
+  -b                take the password from the command line (it is then
+                    visible to other users of the machine)
+  -D                delete the user
+  -iterations n     PBKDF2 iterations (default 210000)
+
+Exit codes:
+  0    success
+  1    usage error, or the file cannot be read
+  3    -D of a user not in the file, or the file cannot be written
 `

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/broker"
+	"github.com/petrel-mqtt/petrel/session"
+)
+
+// defaultListen is where petrel broker listens when no listener is given:
+// loopback only, as Mosquitto 2 does without a configuration.
+const defaultListen = "127.0.0.1:1883"
+
+// brokerFlags are the flags of petrel broker. Every one may also be a line
+// of the -c configuration file.
+type brokerFlags struct {
+	listen, listenTLS, listenWS, listenWSS listFlag
+
+	caFile, certFile, keyFile string
+	requireCert               bool
+	certUser                  bool // -use-identity-as-username
+
+	passwordFile   string
+	allowAnonymous bool
+	aclFile        string
+
+	persistenceDir  string
+	persistInterval time.Duration
+
+	maxConnections, maxInflight, maxQueued, maxPacketSize int
+	sysInterval                                           time.Duration
+	shutdownTimeout                                       time.Duration
+
+	config  string // -c
+	verbose bool   // -v
+
+	set map[string]bool // the flags given, on the command line or in the file
+}
+
+// listFlag is a flag that may be given more than once; each value is kept.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty address")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// brokerFlagSet returns the flag set of petrel broker, with its flags
+// registered into f.
+func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("petrel broker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.Var(&f.listen, "listen", "")
+	fs.Var(&f.listenTLS, "listen-tls", "")
+	fs.Var(&f.listenWS, "listen-ws", "")
+	fs.Var(&f.listenWSS, "listen-wss", "")
+	fs.StringVar(&f.caFile, "cafile", "", "")
+	fs.StringVar(&f.certFile, "certfile", "", "")
+	fs.StringVar(&f.keyFile, "keyfile", "", "")
+	fs.BoolVar(&f.requireCert, "require-certificate", false, "")
+	fs.BoolVar(&f.certUser, "use-identity-as-username", false, "")
+	fs.StringVar(&f.passwordFile, "password-file", "", "")
+	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "")
+	fs.StringVar(&f.aclFile, "acl-file", "", "")
+	fs.StringVar(&f.persistenceDir, "persistence-dir", "", "")
+	fs.Func("persist-interval", "", durationOrZero(&f.persistInterval))
+	fs.IntVar(&f.maxConnections, "max-connections", 0, "")
+	fs.IntVar(&f.maxInflight, "max-inflight", 0, "")
+	fs.IntVar(&f.maxQueued, "max-queued", 0, "")
+	fs.IntVar(&f.maxPacketSize, "max-packet-size", 0, "")
+	fs.Func("sys-interval", "", durationOrZero(&f.sysInterval))
+	f.shutdownTimeout = 10 * time.Second
+	fs.Func("shutdown-timeout", "", durationOrZero(&f.shutdownTimeout))
+	fs.StringVar(&f.config, "c", "", "")
+	fs.BoolVar(&f.verbose, "v", false, "")
+	return fs
+}
+
+// durationOrZero parses a duration as session.ParseTimeout does ("10",
+// "10s", "1m"); zero is allowed.
+func durationOrZero(d *time.Duration) func(string) error {
+	return func(s string) error {
+		v, err := session.ParseTimeout(s)
+		if err != nil {
+			return errors.New(trimMQTT(err))
+		}
+		*d = v
+		return nil
+	}
+}
+
+// runBroker runs petrel broker until ctx ends (SIGINT or SIGTERM), then
+// shuts the broker down.
+func runBroker(ctx context.Context, e *env, args []string) int {
+	var f brokerFlags
+	fs := brokerFlagSet(&f)
+	if err := f.parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(e.stdout, brokerUsage)
+			return exitOK
+		}
+		return report(e, err)
+	}
+	if err := serveBroker(ctx, e, &f); err != nil {
+		return report(e, err)
+	}
+	return exitOK
+}
+
+// parse parses the command line, then the -c file for the flags the
+// command line does not give: the command line wins.
+func (f *brokerFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErr("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q: every value goes with a flag", fs.Arg(0))
+	}
+	f.set = make(map[string]bool)
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.config != "" {
+		if err := f.readConfig(fs, f.config); err != nil {
+			return err
+		}
+	}
+	return f.check()
+}
+
+// readConfig reads a configuration file of "key value" lines, each key a
+// flag name without its dash ('_' may stand for '-'), and sets the flags
+// that the command line did not. A key without a value sets a boolean flag
+// to true. Blank lines and lines starting with '#' are ignored.
+func (f *brokerFlags) readConfig(fs *flag.FlagSet, name string) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return usageErr("-c: %v", err)
+	}
+	fromFile := make(map[string]bool)
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		key, value, _ := strings.Cut(line, " ")
+		key = strings.ReplaceAll(key, "_", "-")
+		value = strings.TrimSpace(value)
+		fail := func(format string, args ...any) error {
+			return usageErr("-c %s: line %d: %s", name, i+1, fmt.Sprintf(format, args...))
+		}
+		fl := fs.Lookup(key)
+		switch {
+		case fl == nil:
+			return fail("unknown key %q; the keys are the flags of petrel broker without their dash", key)
+		case key == "c":
+			return fail("a configuration file cannot include another (key c)")
+		case f.set[key] && !fromFile[key]:
+			continue // given on the command line
+		}
+		if value == "" {
+			if bf, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+				value = "true"
+			} else {
+				return fail("%s: no value", key)
+			}
+		}
+		if err := fl.Value.Set(value); err != nil {
+			return fail("%s %s: %v", key, value, err)
+		}
+		fromFile[key] = true
+		f.set[key] = true
+	}
+	return nil
+}
+
+// check refuses flags that do not go together, and limits out of range,
+// naming the flag.
+func (f *brokerFlags) check() error {
+	for _, l := range []struct {
+		name string
+		v    int
+		max  int
+	}{
+		{"max-connections", f.maxConnections, 1 << 30},
+		{"max-inflight", f.maxInflight, 65535},
+		{"max-queued", f.maxQueued, 1 << 30},
+		{"max-packet-size", f.maxPacketSize, 268435455 + 5},
+	} {
+		if l.v < 0 {
+			return usageErr("-%s %d: must not be negative (0 means the default)", l.name, l.v)
+		}
+		if l.v > l.max {
+			return usageErr("-%s %d: more than %d", l.name, l.v, l.max)
+		}
+	}
+	if len(f.listenTLS)+len(f.listenWSS) > 0 && (f.certFile == "" || f.keyFile == "") {
+		return usageErr("-listen-tls and -listen-wss need -certfile and -keyfile")
+	}
+	if (f.certFile == "") != (f.keyFile == "") {
+		return usageErr("-certfile and -keyfile go together")
+	}
+	if f.certFile != "" && len(f.listenTLS)+len(f.listenWSS) == 0 {
+		return usageErr("-certfile: no TLS listener: add -listen-tls or -listen-wss")
+	}
+	if f.requireCert && f.caFile == "" {
+		return usageErr("-require-certificate needs -cafile, the CA that signs client certificates")
+	}
+	if f.certUser && !f.requireCert {
+		return usageErr("-use-identity-as-username needs -require-certificate")
+	}
+	if f.caFile != "" && f.certFile == "" {
+		return usageErr("-cafile: no TLS listener: add -listen-tls or -listen-wss with -certfile and -keyfile")
+	}
+	if f.allowAnonymous && f.passwordFile == "" && !f.certUser {
+		return usageErr("-allow-anonymous goes with -password-file or -use-identity-as-username; without them every client is allowed")
+	}
+	return nil
+}
+
+// brokerConfig turns the flags into a broker.Config, reading the files they
+// name.
+func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
+	cfg := broker.Config{
+		MaxConnections:  f.maxConnections,
+		MaxPacketSize:   f.maxPacketSize,
+		MaxInflight:     f.maxInflight,
+		MaxQueued:       f.maxQueued,
+		SysInterval:     f.sysInterval,
+		PersistenceDir:  f.persistenceDir,
+		PersistInterval: f.persistInterval,
+		Logger:          log,
+	}
+	var pw broker.Authenticator
+	if f.passwordFile != "" {
+		p, err := broker.ReadPasswordFile(f.passwordFile)
+		if err != nil {
+			return cfg, usageErr("-password-file: %s", trimMQTT(err))
+		}
+		if len(p.Users()) == 0 {
+			log.Warn("the password file lists no user", "file", f.passwordFile)
+		}
+		p.AllowAnonymous = f.allowAnonymous
+		pw = p
+	}
+	switch {
+	case f.certUser:
+		ca := &broker.CertAuthenticator{UseCommonName: true, Fallback: pw}
+		if pw == nil && f.allowAnonymous {
+			ca.Fallback = broker.AuthenticatorFunc(func(context.Context, broker.ConnInfo) (string, error) {
+				return "", nil // anonymous, whatever user name CONNECT claims
+			})
+		}
+		cfg.Authenticator = ca
+	case pw != nil:
+		cfg.Authenticator = pw
+	}
+	if f.aclFile != "" {
+		acl, err := broker.ReadACLFile(f.aclFile)
+		if err != nil {
+			return cfg, usageErr("-acl-file: %s", trimMQTT(err))
+		}
+		cfg.Authorizer = acl
+	}
+	return cfg, nil
+}
+
+// tlsConfig returns the TLS configuration of the TLS listeners, nil
+// without -certfile.
+func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
+	if f.certFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+	if err != nil {
+		return nil, usageErr("-certfile, -keyfile: %v", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return nil, usageErr("-cafile: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, usageErr("-cafile %s: no PEM certificate in it", f.caFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if f.requireCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}
+
+// listener is one address that petrel broker serves.
+type listener struct {
+	scheme string // mqtt, mqtts, ws or wss
+	l      net.Listener
+}
+
+// openListeners opens every listener, or none: on an error it closes those it
+// opened.
+func (f *brokerFlags) openListeners(tc *tls.Config) ([]listener, error) {
+	addrs := f.listen
+	if len(f.listen)+len(f.listenTLS)+len(f.listenWS)+len(f.listenWSS) == 0 {
+		addrs = listFlag{defaultListen}
+	}
+	var ls []listener
+	for _, g := range []struct {
+		flag, scheme string
+		addrs        []string
+		tls          bool
+	}{
+		{"listen", "mqtt", addrs, false},
+		{"listen-tls", "mqtts", f.listenTLS, true},
+		{"listen-ws", "ws", f.listenWS, false},
+		{"listen-wss", "wss", f.listenWSS, true},
+	} {
+		for _, a := range g.addrs {
+			l, err := net.Listen("tcp", a)
+			if err != nil {
+				for _, o := range ls {
+					o.l.Close()
+				}
+				return nil, withCode(exitConnect, fmt.Errorf("-%s %s: %v", g.flag, a, err))
+			}
+			if g.tls {
+				l = tls.NewListener(l, tc)
+			}
+			ls = append(ls, listener{g.scheme, l})
+		}
+	}
+	return ls, nil
+}
+
+// serveBroker runs the broker until ctx ends.
+func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := f.brokerConfig(log)
+	if err != nil {
+		return err
+	}
+	tc, err := f.tlsConfig()
+	if err != nil {
+		return err
+	}
+	srv, err := broker.New(cfg)
+	if err != nil {
+		return brokerConfigErr(err)
+	}
+	ls, err := f.openListeners(tc)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	served := make(chan error, len(ls))
+	for _, l := range ls {
+		serve := srv.Serve
+		if l.scheme == "ws" || l.scheme == "wss" {
+			serve = srv.ServeWebSocket
+		}
+		go func() { served <- serve(l.l) }()
+		// One line per listener on stdout, with the port the system chose
+		// for ":0", for scripts to read.
+		fmt.Fprintf(e.stdout, "listening on %s://%s\n", l.scheme, l.l.Addr())
+	}
+	log.Info("broker started", "listeners", len(ls), "persistence", f.persistenceDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", f.shutdownTimeout)
+	case err := <-served:
+		runErr = withCode(exitOperation, fmt.Errorf("serving: %w", err))
+		log.Error("a listener failed; shutting down", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return withCode(exitOperation, fmt.Errorf("shutdown: %w", err))
+	}
+	log.Info("broker stopped")
+	return runErr
+}
+
+// brokerFlagNames maps the fields of broker.Config to the flags that set
+// them, for the errors of broker.New.
+var brokerFlagNames = map[string]string{
+	"MaxConnections":  "-max-connections",
+	"MaxPacketSize":   "-max-packet-size",
+	"MaxInflight":     "-max-inflight",
+	"MaxQueued":       "-max-queued",
+	"SysInterval":     "-sys-interval",
+	"PersistInterval": "-persist-interval",
+	"PersistenceDir":  "-persistence-dir",
+}
+
+// brokerConfigErr names the flag of a broker.ConfigError; any other error
+// of broker.New comes from loading -persistence-dir.
+func brokerConfigErr(err error) error {
+	if ce, ok := errors.AsType[*broker.ConfigError](err); ok {
+		if name, ok := brokerFlagNames[ce.Field]; ok {
+			return usageErr("%s: %s", name, ce.Reason)
+		}
+	}
+	return usageErr("-persistence-dir: %s", trimMQTT(err))
+}
