@@ -24,11 +24,11 @@ import (
 // subscriptions) belongs to the Client and outlives each connection, so that
 // a later Connect with CleanSession false resumes it.
 type Client struct {
-	cfg     Config
-	creds   auth.Credentials
-	address string // for the transport dialer; empty with cfg.Dial
-	log     *slog.Logger
-	router  router
+	cfg       Config
+	creds     auth.Credentials
+	addresses []string // for the transport dialer, Address first; none with cfg.Dial
+	log       *slog.Logger
+	router    router
 
 	// inflight limits outgoing QoS 1 and 2 flows to cfg.MaxInflight.
 	inflight chan struct{}
@@ -49,7 +49,11 @@ type Client struct {
 	seq      uint64                  // order of flows, for re-sending
 	requests map[uint16]*request     // SUBSCRIBE and UNSUBSCRIBE awaiting their ack
 	inbound  map[uint16]inboundState // QoS 2 messages received, until PUBREL
-	granted  map[string]packet.QoS   // the filters this client holds, with their granted QoS
+	subs     map[string]packet.QoS   // the filters this client holds, with the QoS it asked for
+	sup      *supervisor             // reconnects while not nil (Config.Reconnect)
+	fatal    error                   // why reconnection gave up, if it did
+	queued   int                     // messages queued while reconnecting, not yet sent
+	queuedB  int                     // their bytes
 }
 
 // New validates cfg and returns a Client for it. It does no network I/O; it
@@ -65,9 +69,20 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.creds = creds
 	if c.cfg.Dial == nil {
-		c.address, err = address(&c.cfg, len(creds.Certificates) > 0)
+		a, err := address(&c.cfg, c.cfg.Address, len(creds.Certificates) > 0)
 		if err != nil {
 			return nil, err
+		}
+		c.addresses = append(c.addresses, a)
+		if r := c.cfg.Reconnect; r != nil {
+			for i, more := range r.Addresses {
+				a, err := address(&c.cfg, more, len(creds.Certificates) > 0)
+				if err != nil {
+					err.(*ConfigError).Field = fmt.Sprintf("Reconnect.Addresses[%d]", i)
+					return nil, err
+				}
+				c.addresses = append(c.addresses, a)
+			}
 		}
 	}
 	c.log = c.cfg.Logger
@@ -75,20 +90,23 @@ func New(cfg Config) (*Client, error) {
 	c.flows = make(map[uint16]*flow)
 	c.requests = make(map[uint16]*request)
 	c.inbound = make(map[uint16]inboundState)
-	c.granted = make(map[string]packet.QoS)
+	c.subs = make(map[string]packet.QoS)
+	if err := c.load(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
-// address builds the transport address from Address, Port and Option; a key
-// turns TLS on.
-func address(cfg *Config, useKey bool) (string, error) {
-	if u, err := transport.ParseAddress(cfg.Address); err == nil && u.Scheme != "" && hasScheme(cfg.Address) {
+// address builds the transport address from addr (Config.Address or one
+// of Reconnect.Addresses), Port and Option; a key turns TLS on.
+func address(cfg *Config, addr string, useKey bool) (string, error) {
+	if u, err := transport.ParseAddress(addr); err == nil && u.Scheme != "" && hasScheme(addr) {
 		if cfg.Port != 0 || cfg.Option != Plain {
 			return "", &ConfigError{Field: "Address", Reason: "is a URL, so Port and Option must be left zero"}
 		}
 		return u.String(), nil
 	}
-	a, err := transport.Address(cfg.Address, cfg.Port, cfg.Option == TLS || useKey)
+	a, err := transport.Address(addr, cfg.Port, cfg.Option == TLS || useKey)
 	if err != nil {
 		return "", &ConfigError{Field: "Address", Reason: "is not a host name or IP address", Err: err}
 	}
@@ -114,44 +132,81 @@ func hasScheme(s string) bool {
 // naming the return code; a failure to dial or a broken handshake says
 // which step failed.
 //
-// With CleanSession false and a session present, Connect re-sends the
-// messages whose acknowledgement was outstanding when the last connection
-// ended, in their original order [MQTT-4.4.0-1].
+// With CleanSession false, Connect re-sends the messages whose
+// acknowledgement was outstanding when the last connection ended (or, with
+// a Config.Store, when the last process ended), in their original order
+// [MQTT-4.4.0-1].
+//
+// With Config.Reconnect, Connect tries Address, then each of
+// Reconnect.Addresses, until one accepts; once connected, the client
+// reconnects by itself until Disconnect.
 func (c *Client) Connect(ctx context.Context) (sessionPresent bool, err error) {
 	c.connectMu.Lock()
 	defer c.connectMu.Unlock()
 
 	c.mu.Lock()
-	live, last := c.current(), c.last
+	live, last, sup := c.current(), c.last, c.sup
 	c.mu.Unlock()
-	if live != nil {
+	if live != nil || sup != nil {
 		return false, ErrAlreadyConnected
 	}
 	if last != nil {
 		last.wait() // the previous connection's goroutines have ended or are ending
 	}
+	if c.cfg.CleanSession {
+		if err := c.resetStore(); err != nil {
+			return false, err
+		}
+	}
 
+	addrs := c.addresses
+	if len(addrs) == 0 {
+		addrs = []string{""} // cfg.Dial
+	}
+	var errs []error
+	for _, a := range addrs {
+		cn, present, err := c.connectTo(ctx, a)
+		if err == nil {
+			if c.cfg.Reconnect != nil {
+				c.startSupervisor(cn)
+			}
+			return present, nil
+		}
+		if len(addrs) == 1 {
+			return false, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		if ctx.Err() != nil || permanent(err) {
+			break
+		}
+	}
+	return false, errors.Join(errs...)
+}
+
+// connectTo dials addr (or calls Config.Dial, if addr is empty), makes the
+// MQTT handshake and starts the connection, within ConnectionTimeout.
+func (c *Client) connectTo(ctx context.Context, addr string) (*conn, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectionTimeout)
 	defer cancel()
-	nc, err := c.dial(ctx)
+	nc, err := c.dial(ctx, addr)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	r, ack, err := c.handshake(ctx, nc)
 	if err != nil {
 		nc.Close()
-		return false, err
+		return nil, false, err
 	}
 	if ack.ReturnCode != packet.Accepted {
 		nc.Close()
-		return false, &ConnectError{Code: ack.ReturnCode}
+		return nil, false, &ConnectError{Code: ack.ReturnCode}
 	}
 	c.log.Info("mqtt: connected", "client_id", c.cfg.ClientID, "session_present", ack.SessionPresent)
-	c.start(nc, r, ack.SessionPresent)
-	return ack.SessionPresent, nil
+	cn := c.start(nc, r, ack.SessionPresent)
+	return cn, ack.SessionPresent, nil
 }
 
-func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+func (c *Client) dial(ctx context.Context, addr string) (net.Conn, error) {
 	if c.cfg.Dial != nil {
 		nc, err := c.cfg.Dial(ctx)
 		if err != nil {
@@ -160,7 +215,7 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 		return nc, nil
 	}
 	d := transport.Dialer{TLSConfig: c.tlsConfig(), Timeout: -1}
-	return d.Dial(ctx, c.address)
+	return d.Dial(ctx, addr)
 }
 
 func (c *Client) tlsConfig() *tls.Config {
@@ -250,7 +305,14 @@ func (c *Client) connectPacket() *packet.Connect {
 //
 // Messages already received are still handed to their handlers; Disconnect
 // waits for that too, until ctx ends.
+//
+// With Config.Reconnect, Disconnect ends reconnection first; a Publish
+// waiting for a connection returns an error matching ErrDisconnected, its
+// message kept in the session (and the Store) for a later Connect.
 func (c *Client) Disconnect(ctx context.Context) error {
+	if err := c.stopSupervisor(ctx, ErrDisconnected); err != nil {
+		return err
+	}
 	c.connectMu.Lock()
 	defer c.connectMu.Unlock()
 	c.mu.Lock()
@@ -352,10 +414,14 @@ func (c *Client) Done() <-chan struct{} {
 }
 
 // Err returns why the latest connection ended, or nil while it is live.
+// When reconnection gave up for a refusal, Err returns the refusal.
 func (c *Client) Err() error {
 	c.mu.Lock()
-	last := c.last
+	last, fatal := c.last, c.fatal
 	c.mu.Unlock()
+	if fatal != nil {
+		return fatal
+	}
 	if last == nil {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/petrel-mqtt/petrel/auth"
 	"github.com/petrel-mqtt/petrel/packet"
+	"github.com/petrel-mqtt/petrel/store"
 )
 
 // Option chooses the transport security of a connection: the "Option"
@@ -132,6 +133,18 @@ type Config struct {
 	// connection instead of dialing Address. Tests use it with net.Pipe,
 	// programs with transports of their own.
 	Dial func(ctx context.Context) (net.Conn, error)
+
+	// Reconnect, if not nil, makes the client reconnect by itself when a
+	// connection that Connect made is lost, until Disconnect (see
+	// Reconnect). Nil means a lost connection stays lost.
+	Reconnect *Reconnect
+	// Store keeps the session state: the outgoing QoS 1 and QoS 2 messages
+	// awaiting acknowledgement and the identifiers of incoming QoS 2
+	// messages awaiting PUBREL. New loads it; with CleanSession true,
+	// Connect empties it. Nil keeps the state in the Client's memory only.
+	// With a store.File and CleanSession false, a process that restarts
+	// with the same ClientID and directory finishes what the old one began.
+	Store store.Store
 }
 
 // Seconds returns n seconds as a time.Duration, for ConnectionTimeout and
@@ -165,6 +178,10 @@ func (c *Config) withDefaults() Config {
 	if d.Will != nil {
 		w := *d.Will
 		d.Will = &w
+	}
+	if d.Reconnect != nil {
+		r := d.Reconnect.withDefaults()
+		d.Reconnect = &r
 	}
 	if d.PrivateKey.IsSet() && len(d.PrivateKey.Password) == 0 && d.PrivateKeyPassword != "" {
 		d.PrivateKey.Password = []byte(d.PrivateKeyPassword)

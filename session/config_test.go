@@ -66,8 +66,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.address != "mqtt://broker.example:1883" {
-		t.Errorf("address = %q", c.address)
+	if c.addresses[0] != "mqtt://broker.example:1883" {
+		t.Errorf("address = %q", c.addresses[0])
 	}
 	cfg := c.cfg
 	if cfg.ConnectionTimeout != DefaultConnectionTimeout || cfg.KeepAlive != DefaultKeepAlive ||
@@ -99,8 +99,8 @@ func TestConfigAddress(t *testing.T) {
 			t.Errorf("%+v: %v", tt.cfg, err)
 			continue
 		}
-		if c.address != tt.want {
-			t.Errorf("Address %q Port %d Option %v: address %q, want %q", tt.cfg.Address, tt.cfg.Port, tt.cfg.Option, c.address, tt.want)
+		if c.addresses[0] != tt.want {
+			t.Errorf("Address %q Port %d Option %v: address %q, want %q", tt.cfg.Address, tt.cfg.Port, tt.cfg.Option, c.addresses[0], tt.want)
 		}
 	}
 }

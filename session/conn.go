@@ -291,9 +291,9 @@ func (cn *conn) writeLoop() {
 	}
 	lastSend := time.Now()
 	var (
-		batch    []outgoing // written to bw, not yet flushed
-		held     time.Time  // when the held batch was first held, or zero
-		kinds    uint8      // the hold kinds of the batch's packets, a bit each
+		batch []outgoing // written to bw, not yet flushed
+		held  time.Time  // when the held batch was first held, or zero
+		kinds uint8      // the hold kinds of the batch's packets, a bit each
 	)
 	for {
 		select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/petrel-mqtt/petrel/packet"
+	"github.com/petrel-mqtt/petrel/store"
 )
 
 // Publish sends m.Payload to m.Topic at m.QoS and returns once the outcome
@@ -35,46 +36,208 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 		return err
 	}
 	if m.QoS == packet.QoS0 {
-		cn := c.live()
-		if cn == nil {
-			putBuf(buf)
-			return ErrNotConnected
-		}
-		return cn.sendPooled(ctx, buf, true)
+		return c.publish0(ctx, buf)
 	}
 
-	select {
-	case c.inflight <- struct{}{}:
-	case <-ctx.Done():
-		putBuf(buf)
-		return ctx.Err()
-	}
 	// done, not f.done: finish clears f.done under c.mu, maybe before the
 	// select below is reached.
 	done := make(chan error, 1)
-	f := &flow{qos: m.QoS, buf: buf, done: done}
-	cn, err := c.register(ctx, func(id uint16) {
+	f := &flow{qos: m.QoS, buf: buf, done: done, storing: c.cfg.Store != nil}
+	// A place for it: in the in-flight window while connected, in the
+	// offline queue while reconnecting.
+	for !f.slot && f.queued == 0 {
+		c.mu.Lock()
+		if c.current() != nil {
+			c.mu.Unlock()
+			select {
+			case c.inflight <- struct{}{}:
+				f.slot = true
+			case <-ctx.Done():
+				putBuf(buf)
+				return ctx.Err()
+			}
+			break
+		}
+		if err := c.offlineErr(m.QoS); err != nil {
+			c.mu.Unlock()
+			putBuf(buf)
+			return err
+		}
+		if c.roomFor(len(buf)) {
+			c.reserve(f, len(buf))
+			c.mu.Unlock()
+			break
+		}
+		if c.cfg.Reconnect.FailWhenFull {
+			c.mu.Unlock()
+			putBuf(buf)
+			return c.queueFull()
+		}
+		freed := c.freed() // woken by a connection, or room in the queue
+		c.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			putBuf(buf)
+			return fmt.Errorf("mqtt: waiting for room in the offline queue: %w", ctx.Err())
+		}
+	}
+	_, err = c.register(ctx, true, func(id uint16) {
 		f.id = id
 		buf[len(buf)-len(m.Payload)-2] = byte(id >> 8)
 		buf[len(buf)-len(m.Payload)-1] = byte(id)
 		c.seq++
 		f.seq = c.seq
 		c.flows[id] = f
+		if cn := c.current(); cn != nil && !f.storing {
+			c.sendFlow(cn, f)
+		}
 	})
 	if err != nil {
-		<-c.inflight
+		c.mu.Lock()
+		c.unplace(f)
+		c.mu.Unlock()
 		putBuf(buf)
 		return err
 	}
-	// The writer may send buf while the session keeps it for re-sending;
-	// neither writes to it.
-	cn.enqueue(outgoing{b: buf, hold: holdOwn})
+	if f.storing {
+		if err := c.storeFlow(f); err != nil {
+			return err
+		}
+	}
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// storeFlow puts f in the Store, then sends it if there is a connection
+// (else the next connection will). If the Store fails, the message is
+// given up, with an error that says so.
+func (c *Client) storeFlow(f *flow) error {
+	err := c.cfg.Store.PutOutgoing(store.Outgoing{Seq: f.seq, PacketID: f.id, QoS: byte(f.qos), Packet: f.buf})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		if c.flows[f.id] == f {
+			delete(c.flows, f.id)
+			c.freeID(f.id)
+		}
+		c.unplace(f)
+		f.done = nil
+		return fmt.Errorf("mqtt: message not sent: the store could not keep it: %w", err)
+	}
+	f.storing = false
+	if cn := c.current(); cn != nil && !f.sent && c.flows[f.id] == f {
+		c.sendFlow(cn, f)
+	}
+	return nil
+}
+
+// sendFlow hands f's PUBLISH to cn for the first time. c.mu must be held.
+func (c *Client) sendFlow(cn *conn, f *flow) {
+	f.sent = true
+	c.unqueue(f)
+	// The writer may send buf while the session keeps it for re-sending;
+	// neither writes to it.
+	cn.enqueue(outgoing{b: f.buf, hold: holdOwn})
+}
+
+// publish0 sends a QoS 0 message: at once if connected; while
+// reconnecting, if Reconnect.QueueQoS0, once there is a connection again.
+func (c *Client) publish0(ctx context.Context, buf []byte) error {
+	f := &flow{} // its place in the offline queue, if any
+	for {
+		c.mu.Lock()
+		if cn := c.current(); cn != nil {
+			c.unqueue(f)
+			c.mu.Unlock()
+			return cn.sendPooled(ctx, buf, true)
+		}
+		err := c.offlineErr(packet.QoS0)
+		if err == nil && f.queued == 0 {
+			switch {
+			case c.roomFor(len(buf)):
+				c.reserve(f, len(buf))
+			case c.cfg.Reconnect.FailWhenFull:
+				err = c.queueFull()
+			}
+		}
+		if err != nil {
+			c.unqueue(f)
+			c.mu.Unlock()
+			putBuf(buf)
+			return err
+		}
+		freed := c.freed() // woken by a connection, or room in the queue
+		c.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			c.mu.Lock()
+			c.unqueue(f)
+			c.mu.Unlock()
+			putBuf(buf)
+			return ctx.Err()
+		}
+	}
+}
+
+// offlineErr returns why a message of qos cannot wait for a connection, or
+// nil if it can: the client is reconnecting. c.mu must be held.
+func (c *Client) offlineErr(qos packet.QoS) error {
+	switch {
+	case c.fatal != nil:
+		return fmt.Errorf("%w: %w", ErrNotConnected, c.fatal)
+	case c.sup == nil:
+		return ErrNotConnected
+	case qos == packet.QoS0 && !c.cfg.Reconnect.QueueQoS0:
+		return fmt.Errorf("%w: reconnecting, and QoS 0 messages are not queued (see Reconnect.QueueQoS0)", ErrNotConnected)
+	}
+	return nil
+}
+
+// roomFor reports whether the offline queue has room for a message of n
+// bytes. An empty queue takes any one message. c.mu must be held.
+func (c *Client) roomFor(n int) bool {
+	r := c.cfg.Reconnect
+	return c.queued == 0 || c.queued < r.QueueMessages && c.queuedB+n <= r.QueueBytes
+}
+
+func (c *Client) queueFull() error {
+	r := c.cfg.Reconnect
+	return fmt.Errorf("%w: %d messages, %d of %d bytes (Reconnect.QueueMessages %d, QueueBytes %d)",
+		ErrQueueFull, c.queued, c.queuedB, r.QueueBytes, r.QueueMessages, r.QueueBytes)
+}
+
+// reserve counts f's n bytes in the offline queue. c.mu must be held.
+func (c *Client) reserve(f *flow, n int) {
+	f.queued = n
+	c.queued++
+	c.queuedB += n
+}
+
+// unqueue takes f out of the offline queue, if it is there, and wakes those
+// waiting for room. c.mu must be held.
+func (c *Client) unqueue(f *flow) {
+	if f.queued > 0 {
+		c.queued--
+		c.queuedB -= f.queued
+		f.queued = 0
+		c.wakeFreed()
+	}
+}
+
+// unplace gives back f's place, in the in-flight window or the offline
+// queue. c.mu must be held.
+func (c *Client) unplace(f *flow) {
+	if f.slot {
+		f.slot = false
+		<-c.inflight
+	}
+	c.unqueue(f)
 }
 
 // live returns the live connection, or nil.
@@ -87,14 +250,20 @@ func (c *Client) live() *conn {
 // register takes a free packet identifier, waiting for one if all are in
 // use, and calls add with it while holding c.mu, so that the flow or
 // request is in the session before its packet can be answered. It returns
-// the live connection.
-func (c *Client) register(ctx context.Context, add func(id uint16)) (*conn, error) {
+// the live connection. Without one it fails with ErrNotConnected, unless
+// queue is set and the client is reconnecting: then add runs all the same,
+// and the connection returned is nil.
+func (c *Client) register(ctx context.Context, queue bool, add func(id uint16)) (*conn, error) {
 	for {
 		c.mu.Lock()
 		cn := c.current()
-		if cn == nil {
+		if cn == nil && (!queue || c.offlineErr(packet.QoS1) != nil) {
+			err := ErrNotConnected
+			if queue {
+				err = c.offlineErr(packet.QoS1)
+			}
 			c.mu.Unlock()
-			return nil, ErrNotConnected
+			return nil, err
 		}
 		if id, ok := c.ids.take(); ok {
 			add(id)
@@ -169,6 +338,7 @@ func (c *Client) dispatch(cn *conn, d delivery) {
 		c.mu.Lock()
 		c.inbound[d.id] = inboundHandled
 		c.mu.Unlock()
+		c.storeInbound(d.id)
 		cn.enqueue(ackOut(packet.TypePubrec, d.id))
 	}
 }

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -9,7 +11,8 @@ import (
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
-// flow is an outgoing QoS 1 or QoS 2 message awaiting its acknowledgement.
+// flow is an outgoing QoS 1 or QoS 2 message awaiting its acknowledgement,
+// or a QoS 0 message queued while reconnecting.
 type flow struct {
 	seq      uint64 // the order of Publish calls, for re-sending [MQTT-4.4.0-1]
 	id       uint16
@@ -17,6 +20,10 @@ type flow struct {
 	buf      []byte     // the encoded PUBLISH, DUP clear; nil once PUBREC came
 	released bool       // PUBREC received and PUBREL sent; awaiting PUBCOMP
 	done     chan error // 1-buffered: receives the outcome; nil once told
+	sent     bool       // written on some connection: sent again, it has DUP set
+	slot     bool       // holds a place in the in-flight window (Client.inflight)
+	queued   int        // bytes counted in the offline queue until sent, or 0
+	storing  bool       // being put in the Store: not to be sent until it is
 }
 
 // finish reports err to the flow's waiter, if it still has one.
@@ -70,6 +77,15 @@ func (s *idSet) take() (uint16, bool) {
 	}
 }
 
+// mark takes id, if free.
+func (s *idSet) mark(id uint16) {
+	w, bit := id/64, uint64(1)<<(id%64)
+	if id != 0 && s.used[w]&bit == 0 {
+		s.used[w] |= bit
+		s.n++
+	}
+}
+
 func (s *idSet) free(id uint16) {
 	w, bit := id/64, uint64(1)<<(id%64)
 	if s.used[w]&bit != 0 {
@@ -114,38 +130,51 @@ func putBuf(b []byte) {
 }
 
 // start makes cn the live connection: it re-sends the session's
-// unacknowledged flows in their original order, then starts the goroutines.
-func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) {
+// unacknowledged flows and sends the messages queued while reconnecting,
+// in their original order, then starts the goroutines.
+func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn {
 	cn := c.newConn(nc, r)
-	c.mu.Lock()
 	if c.cfg.CleanSession || !sessionPresent {
 		// The server holds no QoS 2 message of ours awaiting PUBREL.
-		clear(c.inbound)
+		c.forgetInbound()
 	}
+	c.mu.Lock()
 	flows := make([]*flow, 0, len(c.flows))
 	for _, f := range c.flows {
-		flows = append(flows, f)
-	}
-	slices.SortFunc(flows, func(a, b *flow) int { return int(a.seq - b.seq) })
-	for _, f := range flows {
-		if f.released {
-			cn.enqueue(ackOut(packet.TypePubrel, f.id))
-			continue
+		if !f.storing { // else storeFlow sends it
+			flows = append(flows, f)
 		}
-		b := slices.Clone(f.buf)
-		b[0] |= 0b1000 // DUP: a re-delivery [MQTT-3.3.1-1]
-		cn.enqueue(outgoing{b: b})
+	}
+	slices.SortFunc(flows, func(a, b *flow) int { return cmp.Compare(a.seq, b.seq) })
+	resent := 0
+	for _, f := range flows {
+		switch {
+		case f.released:
+			cn.enqueue(ackOut(packet.TypePubrel, f.id))
+			resent++
+		case f.sent:
+			b := slices.Clone(f.buf)
+			b[0] |= 0b1000 // DUP: a re-delivery [MQTT-3.3.1-1]
+			cn.enqueue(outgoing{b: b})
+			resent++
+		default:
+			c.sendFlow(cn, f)
+		}
 	}
 	c.conn, c.last = cn, cn
+	c.wakeFreed() // QoS 0 messages waiting for a connection
 	c.mu.Unlock()
-	if len(flows) > 0 {
-		c.log.Info("mqtt: re-sending unacknowledged messages", "count", len(flows))
+	if resent > 0 || len(flows) > resent {
+		c.log.Info("mqtt: sending the session's messages", "resent", resent, "queued", len(flows)-resent)
 	}
 	cn.run()
+	return cn
 }
 
 // connLost updates the session when cn ends: waiters learn that the outcome
-// is unknown; with CleanSession the flows end with the connection.
+// is unknown; with CleanSession the flows sent on cn end with it. While the
+// client reconnects, with CleanSession false, the waiters of flows go on
+// waiting: their messages will be sent again.
 func (c *Client) connLost(cn *conn, cause error) {
 	err := cn.lostErr()
 	c.mu.Lock()
@@ -153,13 +182,26 @@ func (c *Client) connLost(cn *conn, cause error) {
 	if c.conn == cn {
 		c.conn = nil
 	}
+	reconnecting := c.sup != nil && !errors.Is(cause, ErrDisconnected)
+	var forget []uint64
 	for id, f := range c.flows {
-		f.finish(err)
-		if c.cfg.CleanSession {
+		if c.cfg.CleanSession && (f.sent || !reconnecting) {
+			f.finish(err)
 			delete(c.flows, id)
 			c.ids.free(id)
-			<-c.inflight
+			if f.slot {
+				<-c.inflight
+			}
+			c.unqueue(f)
+			forget = append(forget, f.seq)
+			continue
 		}
+		if !reconnecting {
+			f.finish(err)
+		}
+	}
+	if len(forget) > 0 && c.cfg.Store != nil {
+		go c.storeDelete(forget) // not under c.mu
 	}
 	for id, r := range c.requests {
 		r.err = err
@@ -216,11 +258,18 @@ func (c *Client) complete(id uint16, t packet.Type) {
 	}
 	delete(c.flows, id)
 	c.freeID(id)
-	<-c.inflight
+	if f.slot {
+		<-c.inflight
+	}
 	if f.buf != nil {
 		putBuf(f.buf)
 	}
 	f.finish(nil)
+	if c.cfg.Store != nil {
+		if err := c.cfg.Store.DeleteOutgoing(f.seq); err != nil {
+			c.log.Error("mqtt: store: forgetting an acknowledged message", "seq", f.seq, "error", err)
+		}
+	}
 }
 
 // pubrec moves a QoS 2 flow to its second half: the PUBLISH is never sent
@@ -233,10 +282,20 @@ func (c *Client) pubrec(cn *conn, id uint16) {
 		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", packet.TypePubrec, "packet_id", id)
 		return
 	}
-	if !f.released {
+	first := !f.released
+	if first {
 		f.released = true
 		putBuf(f.buf)
 		f.buf = nil
+	}
+	if first && c.cfg.Store != nil {
+		// PUBREC is on disk before PUBREL is sent, so that a restarted
+		// client never sends the PUBLISH again.
+		c.mu.Unlock()
+		if err := c.cfg.Store.Release(f.seq); err != nil {
+			c.log.Error("mqtt: store: recording PUBREC", "seq", f.seq, "error", err)
+		}
+		c.mu.Lock()
 	}
 	cn.enqueue(ackOut(packet.TypePubrel, id))
 	c.mu.Unlock()
@@ -247,10 +306,16 @@ func (c *Client) pubrec(cn *conn, id uint16) {
 // the same, as the server may re-send it after a reconnect.
 func (c *Client) pubrel(cn *conn, id uint16) {
 	c.mu.Lock()
-	if c.inbound[id] != inboundPending {
+	st := c.inbound[id]
+	if st != inboundPending {
 		delete(c.inbound, id)
 	}
 	c.mu.Unlock()
+	if st == inboundHandled && c.cfg.Store != nil {
+		if err := c.cfg.Store.DeleteInbound(id); err != nil {
+			c.log.Error("mqtt: store: forgetting an inbound QoS 2 identifier", "packet_id", id, "error", err)
+		}
+	}
 	cn.enqueue(ackOut(packet.TypePubcomp, id))
 }
 

@@ -59,8 +59,8 @@ func (c *Client) Subscribe(ctx context.Context, h Handler, subs ...Subscription)
 	var failed []string
 	c.mu.Lock()
 	for i, code := range codes {
-		if q, ok := code.Granted(); ok {
-			c.granted[subs[i].Filter] = q
+		if _, ok := code.Granted(); ok {
+			c.subs[subs[i].Filter] = subs[i].QoS
 			continue
 		}
 		failed = append(failed, subs[i].Filter)
@@ -125,7 +125,7 @@ func (c *Client) sendUnsubscribe(ctx context.Context, filters []string) (*reques
 func (c *Client) unsubscribed(filters []string) {
 	c.mu.Lock()
 	for _, f := range filters {
-		delete(c.granted, f)
+		delete(c.subs, f)
 	}
 	c.mu.Unlock()
 	for _, f := range filters {
@@ -183,7 +183,7 @@ func (c *Client) request(ctx context.Context, b []byte, kind packet.Type, filter
 // once the connection and the identifier are secured, and only then.
 func (c *Client) send(ctx context.Context, b []byte, kind packet.Type, filters int, registered func()) (*request, error) {
 	r := &request{kind: kind, filters: filters, done: make(chan []packet.SubackCode, 1)}
-	cn, err := c.register(ctx, func(pid uint16) {
+	cn, err := c.register(ctx, false, func(pid uint16) {
 		setPacketID(b, pid)
 		if registered != nil {
 			registered()

@@ -42,8 +42,8 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("New(ParseURL(%q)): %v", tt.url, err)
 			continue
 		}
-		if c.address != tt.addr {
-			t.Errorf("ParseURL(%q): address %q, want %q", tt.url, c.address, tt.addr)
+		if c.addresses[0] != tt.addr {
+			t.Errorf("ParseURL(%q): address %q, want %q", tt.url, c.addresses[0], tt.addr)
 		}
 	}
 }

@@ -64,5 +64,10 @@ func (c *Config) validate() error {
 			return &ConfigError{Field: "Will.Payload", Reason: "is longer than 65,535 bytes, the most CONNECT can carry"}
 		}
 	}
+	if r := c.Reconnect; r != nil {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
