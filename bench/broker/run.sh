@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the broker benchmark (TestBrokers): messages per second and the
+# broker's CPU time per message through Mosquitto and through petrel broker,
+# side by side, driven by Petrel's client: one publisher to one subscriber
+# at QoS 0, 1 and 2, and one publisher to 50 subscribers at QoS 0 and 1;
+# 64-byte payloads. Prints a table of the medians with petrel broker's
+# ratios to Mosquitto's.
+#
+#   REPS   runs of each case on each broker (default 3)
+#   CASES  cases to run (default qos0,qos1,qos2,fanout50-qos0,fanout50-qos1)
+#   SCALE  multiplies the message counts (default 1)
+#   NICE   if set, run under nice -n NICE (both brokers inherit it)
+#
+# Mosquitto comes from Debian's package: run scripts/deps.sh from the top,
+# or apt-get install -y mosquitto. Run it on a quiet machine (see uptime).
+# The output goes to results/brokers-<UTC time>.txt too, and
+# results/latest.txt points at it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mkdir -p results
+out=results/brokers-$(date -u +%Y%m%dT%H%M%SZ).txt
+{
+	echo "petrel-rev: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+		[ -n "$(git status --porcelain -- ../../broker ../../packet ../../session 2>/dev/null)" ] && echo -dirty)"
+	echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "mosquitto: $( (/usr/sbin/mosquitto -h 2>/dev/null || mosquitto -h 2>/dev/null || true) | head -1)"
+} | tee "$out"
+
+nice=()
+if [ -n "${NICE:-}" ]; then
+	nice=(nice -n "$NICE")
+fi
+"${nice[@]}" go test -run '^TestBrokers$' -v -count=1 -timeout 30m . \
+	-brokers.reps="${REPS:-3}" \
+	-brokers.cases="${CASES:-qos0,qos1,qos2,fanout50-qos0,fanout50-qos1}" \
+	-brokers.scale="${SCALE:-1}" | tee -a "$out"
+ln -sf "$(basename "$out")" results/latest.txt
