@@ -72,8 +72,10 @@ type result struct {
 	received int
 }
 
-func (r result) rate() float64      { return float64(r.received) / r.elapsed.Seconds() }
-func (r result) cpuPerMsg() float64 { return float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.received, 1)) }
+func (r result) rate() float64 { return float64(r.received) / r.elapsed.Seconds() }
+func (r result) cpuPerMsg() float64 {
+	return float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.received, 1))
+}
 
 // TestBrokers runs every case on Mosquitto and on petrel broker, rotating
 // the order from round to round, and prints the medians and the ratios.
