@@ -17,6 +17,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 bold='' plain=''
 if [ -t 1 ]; then
