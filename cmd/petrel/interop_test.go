@@ -88,7 +88,8 @@ func TestBrokerMosquittoClients(t *testing.T) {
 
 	// A persistent session (-c) keeps its subscription, and the QoS 1
 	// and 2 messages published while its client was away reach it when
-	// it comes back [MQTT-3.1.2-4] [MQTT-3.1.2-5].
+	// it comes back [MQTT-3.1.2-4] [MQTT-3.1.2-5], with Session Present
+	// set in its CONNACK [MQTT-3.2.2-2].
 	t.Run("PersistentSession", func(t *testing.T) {
 		first := sub(t, "m-persist", "interop/persist/#", "-c", "-q", "2", "-E")
 		if code := first.wait(t); code != 0 {
@@ -123,7 +124,8 @@ func pahoPython(t *testing.T) string {
 
 // TestBrokerPaho runs testdata/paho_broker.py, a paho-mqtt 1.6 client
 // program, against petrel broker: QoS 0, 1 and 2, retained messages, wills
-// [MQTT-3.1.2-8] [MQTT-3.1.2-10] and a persistent session.
+// [MQTT-3.1.2-8] [MQTT-3.1.2-10] and a persistent session, whose CONNACK
+// has Session Present set on reconnection [MQTT-3.2.2-2].
 func TestBrokerPaho(t *testing.T) {
 	py := pahoPython(t)
 	b := startPetrelBroker(t, 1, "-listen", "127.0.0.1:0")
