@@ -28,6 +28,7 @@ type conn struct {
 	closeOnce sync.Once
 	err       error         // why the connection ended; written once, before done is closed
 	exited    chan struct{} // closed when all three goroutines have returned
+	readDone  chan struct{} // closed when the reader has returned
 	running   atomic.Int32
 
 	// qmu guards queue. Lock order: Client.mu, then qmu; never the reverse.
@@ -93,6 +94,7 @@ func (c *Client) newConn(nc net.Conn, r *packet.Reader) *conn {
 		c: c, nc: nc, r: r,
 		done:       make(chan struct{}),
 		exited:     make(chan struct{}),
+		readDone:   make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 		deliveries: make(chan delivery, c.cfg.MessageQueue),
 	}
@@ -398,6 +400,7 @@ func (cn *conn) writeLoop() {
 
 // readLoop reads packets until the connection ends.
 func (cn *conn) readLoop() {
+	defer close(cn.readDone)
 	for {
 		p, err := cn.r.ReadPacket()
 		cn.noteIn()
@@ -433,6 +436,16 @@ func (cn *conn) deliver(d delivery) {
 	select {
 	case cn.deliveries <- d:
 	case <-cn.done:
+		// Not handed over: the server sends it again on the next
+		// connection, and a QoS 2 one must then be delivered, not taken
+		// for a duplicate.
+		if d.ack == packet.TypePubrec {
+			cn.c.mu.Lock()
+			if cn.c.inbound[d.id] == inboundPending {
+				delete(cn.c.inbound, d.id)
+			}
+			cn.c.mu.Unlock()
+		}
 	}
 	cn.unblocked.Store(time.Now().UnixNano()) // before readerBlocked: the writer reads them in the other order
 	cn.readerBlocked.Store(false)
@@ -446,6 +459,10 @@ func (cn *conn) dispatchLoop() {
 		case d := <-cn.deliveries:
 			cn.c.dispatch(cn, d)
 		case <-cn.done:
+			// The reader may queue one last message as the connection
+			// ends: deliver it too, or its QoS 2 identifier would stay
+			// pending, and its re-delivery be taken for a duplicate.
+			<-cn.readDone
 			for {
 				select {
 				case d := <-cn.deliveries:

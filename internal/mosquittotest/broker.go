@@ -32,6 +32,13 @@ type Options struct {
 	// a password file with mosquitto_passwd and anonymous clients are
 	// refused.
 	Users map[string]string
+	// Persistence turns Mosquitto's persistence on, to a file in the
+	// test's directory, so that sessions and queued messages are kept
+	// on disk as well as in memory.
+	Persistence bool
+	// MaxInflight is max_inflight_messages: how many QoS 1 and 2 messages
+	// the broker keeps in flight to each client. Zero means no limit.
+	MaxInflight int
 	// Config holds extra configuration lines, appended at the end, after
 	// the last listener.
 	Config string
@@ -65,6 +72,7 @@ type Broker struct {
 	log    *logBuffer
 	exited chan struct{} // closed when the process has exited
 	ports  [numListeners]int
+	dir    string // the test's directory, holding the config
 
 	stopOnce sync.Once
 }
@@ -115,7 +123,7 @@ func Start(t testing.TB, opts Options) *Broker {
 var errAddrInUse = errors.New("address in use")
 
 func start(t testing.TB, bin, dir string, opts Options, passwordFile string) (*Broker, error) {
-	b := &Broker{t: t, log: new(logBuffer), exited: make(chan struct{})}
+	b := &Broker{t: t, log: new(logBuffer), exited: make(chan struct{}), dir: dir}
 	b.ports[plain] = freePort(t)
 	if opts.WebSockets {
 		b.ports[webSockets] = freePort(t)
@@ -168,7 +176,12 @@ func (b *Broker) config(opts Options, passwordFile string) string {
 	} else {
 		c.WriteString("allow_anonymous true\n")
 	}
-	c.WriteString("max_inflight_messages 0\npersistence false\n")
+	fmt.Fprintf(&c, "max_inflight_messages %d\n", opts.MaxInflight)
+	if opts.Persistence {
+		fmt.Fprintf(&c, "persistence true\npersistence_location %s/\n", b.dir)
+	} else {
+		c.WriteString("persistence false\n")
+	}
 	// stderr, not stdout: mosquitto buffers stdout when it is a pipe, so
 	// the log would lag behind the events a test looks for.
 	c.WriteString("log_dest stderr\nlog_timestamp_format %H:%M:%S\nconnection_messages true\n")
