@@ -242,7 +242,7 @@ func TestTimeout(t *testing.T) {
 
 func TestConnectionLost(t *testing.T) {
 	b := startBroker(t, mosquittotest.Options{})
-	sub := start(t, nil, nil, subArgs(b, "-t", "a", "-i", "petrel-lost")...)
+	sub := start(t, nil, nil, subArgs(b, "-t", "a", "-i", "petrel-lost", "--no-reconnect")...)
 	waitSubscribed(t, b, "petrel-lost", 0, "a")
 	b.Stop()
 	sub.check(t, exitOperation, "")

@@ -34,6 +34,10 @@ type connFlags struct {
 	insecure, useTLS  bool
 	connectTimeout    time.Duration
 	runTimeout        time.Duration // -W; 0 means none
+	noReconnect       bool          // --no-reconnect
+	reconnectMin      time.Duration // --reconnect-delay; 0 means the default
+	reconnectMax      time.Duration
+	storeDir          string // --store
 	debug             bool
 	version           string
 	set               map[string]bool // the flags given on the command line
@@ -78,6 +82,9 @@ func newFlagSet(command string, f *connFlags) *flag.FlagSet {
 	fs.BoolVar(&f.useTLS, "tls", false, "")
 	fs.Func("connect-timeout", "", durationFlag(&f.connectTimeout))
 	fs.Func("W", "", durationFlag(&f.runTimeout))
+	fs.BoolVar(&f.noReconnect, "no-reconnect", false, "")
+	fs.Func("reconnect-delay", "", f.reconnectDelayFlag)
+	fs.StringVar(&f.storeDir, "store", "", "")
 	fs.BoolVar(&f.debug, "d", false, "")
 	fs.StringVar(&f.version, "V", "mqttv311", "")
 	return fs
@@ -169,6 +176,12 @@ func (f *connFlags) config(ctx context.Context, e *env) (session.Config, error) 
 		cfg.KeepAlive = -1 // off
 	}
 	cfg.ConnectionTimeout = f.connectTimeout
+	if err := f.reconnect(&cfg); err != nil {
+		return cfg, err
+	}
+	if f.storeDir != "" && !f.persistent {
+		return cfg, usageErr("--store needs -c: without it the session is clean, and starts empty each time")
+	}
 
 	if err := f.will(&cfg); err != nil {
 		return cfg, err

@@ -109,6 +109,12 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 		}
 	}
 	log := logger(&cfg)
+	w := watch(e, f, log, &cfg)
+	closeStore, err := openStore(e, f, log, &cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	c, err := newClient(cfg)
 	if err != nil {
 		return err
@@ -121,22 +127,62 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 	}
 	msg := session.Message{Topic: topic, QoS: packet.QoS(f.qos), Retain: p.retain}
 	if p.lines {
-		err = publishLines(ctx, f, log, c, msg, e.stdin)
+		err = publishLines(ctx, f, log, c, w, msg, e.stdin)
 	} else {
 		msg.Payload = payload
-		err = publish(ctx, f, log, c, msg)
+		err = publish(ctx, f, log, c, w, msg)
 	}
 	disconnect(ctx, log, c)
+	if n := pending(&cfg); n > 0 && err == nil {
+		fmt.Fprintf(e.stderr, "petrel: warning: %d message(s) not yet acknowledged by the broker stay in --store %s, for the next run with -c -i %s\n", n, f.storeDir, cfg.ClientID)
+	}
 	return err
 }
 
 // publish publishes m, and returns once its QoS says it is delivered.
-func publish(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, m session.Message) error {
-	if err := c.Publish(ctx, m); err != nil {
-		return failure(ctx, f, exitOperation, fmt.Errorf("publishing to %q: %w", m.Topic, err))
+//
+// With reconnection on, it waits through an outage: the client queues m
+// until it is connected again. Without -c, the broker forgets the session
+// when the connection is lost, so a QoS 1 message whose PUBACK was lost
+// with it is published again (at least once allows it); a QoS 2 message is
+// not, as that could deliver it twice: it fails, and says to use -c.
+func publish(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message) error {
+	for {
+		err := c.Publish(ctx, m)
+		if err == nil {
+			break
+		}
+		if m.QoS == packet.QoS1 && !f.persistent && w.refused != nil && ctx.Err() == nil && errors.Is(err, session.ErrConnectionLost) {
+			log.Debug("petrel: publishing again: the connection was lost before PUBACK", "topic", m.Topic)
+			continue
+		}
+		return publishErr(ctx, f, w, m, err)
 	}
 	log.Debug("petrel: published", "topic", m.Topic, "qos", int(m.QoS), "retain", m.Retain, "bytes", len(m.Payload))
 	return nil
+}
+
+// publishErr describes the failure of publishing m, with its exit code: 2
+// if reconnection ended for a refusal, 27 or 130 for -W or a signal, 3
+// otherwise.
+func publishErr(ctx context.Context, f *connFlags, w *watcher, m session.Message, err error) error {
+	err = fmt.Errorf("publishing to %q: %w", m.Topic, err)
+	if _, ok := errors.AsType[*session.ConnectError](err); ok {
+		return withCode(exitConnect, err)
+	}
+	select {
+	case refusal := <-w.refusal():
+		return withCode(exitConnect, fmt.Errorf("publishing to %q: %w", m.Topic, refusal))
+	default:
+	}
+	if ctx.Err() != nil && f.storeDir != "" && m.QoS > packet.QoS0 {
+		err = failure(ctx, f, exitOperation, err)
+		return withCode(exitOperation, fmt.Errorf("%w; the message stays in --store %s, for the next run with -c -i %s", err, f.storeDir, f.clientID))
+	}
+	if m.QoS == packet.QoS2 && !f.persistent && errors.Is(err, session.ErrConnectionLost) {
+		err = fmt.Errorf("%w; without -c the broker forgot the message with the session, so whether it was delivered is unknown (give -c -i id to keep the session across reconnects)", err)
+	}
+	return failure(ctx, f, exitOperation, err)
 }
 
 // publishLines publishes each line of r, without its "\n", as mosquitto_pub
@@ -147,7 +193,7 @@ func publish(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Cli
 // Lines are read on a goroutine, so that a signal or -W ends the run while
 // r blocks; that goroutine stays blocked in Read until r has more input or
 // ends (the process exits soon after anyway).
-func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, m session.Message, r io.Reader) error {
+func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message, r io.Reader) error {
 	lines := make(chan []byte)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -186,10 +232,12 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 				return nil
 			}
 			m.Payload = line
-			if err := publish(ctx, f, log, c, m); err != nil {
+			if err := publish(ctx, f, log, c, w, m); err != nil {
 				return err
 			}
 			n++
+		case err := <-w.refusal():
+			return withCode(exitConnect, fmt.Errorf("after %d lines: %w", n, err))
 		case <-ctx.Done():
 			return failure(ctx, f, exitOperation, ctx.Err())
 		}

@@ -80,6 +80,12 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 	// Print those too, as mosquitto_sub does.
 	cfg.DefaultHandler = pr
 	log := logger(&cfg)
+	w := watch(e, f, log, &cfg)
+	closeStore, err := openStore(e, f, log, &cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	c, err := newClient(cfg)
 	if err != nil {
 		return err
@@ -93,7 +99,7 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 	}
 	err = subscribe(ctx, e, f, log, c, pr, subs)
 	if err == nil && !s.exitSubscribed {
-		err = wait(ctx, f, c, pr)
+		err = wait(ctx, f, c, w, pr)
 	}
 	disconnect(ctx, log, c)
 	return quiet(ctx, err)
@@ -126,8 +132,14 @@ func subscribe(ctx context.Context, e *env, f *connFlags, log *slog.Logger, c *s
 }
 
 // wait waits until pr has printed its count of messages or failed to
-// write, the run ends (-W or a signal), or the connection ends.
-func wait(ctx context.Context, f *connFlags, c *session.Client, pr *printer) error {
+// write, the run ends (-W or a signal), or the connection ends: for good
+// with --no-reconnect, else only if the broker refuses to take the client
+// back.
+func wait(ctx context.Context, f *connFlags, c *session.Client, w *watcher, pr *printer) error {
+	var lost <-chan struct{}
+	if f.noReconnect {
+		lost = c.Done()
+	}
 	select {
 	case err := <-pr.stop:
 		if err != nil {
@@ -136,8 +148,10 @@ func wait(ctx context.Context, f *connFlags, c *session.Client, pr *printer) err
 		return nil
 	case <-ctx.Done():
 		return failure(ctx, f, exitOperation, ctx.Err())
-	case <-c.Done():
+	case <-lost:
 		return withCode(exitOperation, fmt.Errorf("connection lost: %w", c.Err()))
+	case err := <-w.refusal():
+		return withCode(exitConnect, err)
 	}
 }
 

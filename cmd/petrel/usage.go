@@ -33,6 +33,14 @@ Message:
   -n                send an empty (null) message
   -q qos            quality of service: 0, 1 or 2 (default 0)
   -r                retain the message; -r -n clears the retained message
+
+When the connection is lost, pub reconnects and waits: each message, QoS 0
+included, is sent once the connection is back, and pub goes on. A message
+that cannot be sent (-W ran out, a signal, the broker refused the client)
+is reported, with a non-zero exit code: never dropped silently. Without -c
+the broker forgets the session on a reconnection, so a QoS 1 message whose
+PUBACK was lost is published again, and a QoS 2 message fails (its fate is
+unknown); with -c both are completed as their QoS promises.
 ` + connectionFlags + exitCodes
 
 const subUsage = `Usage: petrel sub [flags] -t filter [-t filter ...]
@@ -40,7 +48,9 @@ const subUsage = `Usage: petrel sub [flags] -t filter [-t filter ...]
 Subscribes to the topic filters and prints each message received on
 standard output, in arrival order, as its payload and a newline (with -v,
 "topic payload"), flushed at once. SIGINT or SIGTERM disconnects cleanly
-and exits with 0.
+and exits with 0. When the connection is lost, sub says so on standard
+error, reconnects and goes on; with -c (and -q 1 or 2) the broker keeps the
+messages meanwhile, and at -q 2 each is printed exactly once.
 
 Subscription:
   -t filter         a topic filter to subscribe to, wildcards + and # allowed;
@@ -77,6 +87,25 @@ Client:
   -P password       the password; needs -u
   -d                print debug messages to standard error
 
+Reconnecting (once connected; a first connection that fails exits with 2):
+  --no-reconnect    exit when the connection is lost (exit code 3), instead
+                    of reconnecting by itself
+  --reconnect-delay min[,max]
+                    the delay before reconnecting: min at first, doubling up
+                    to max with each failed attempt, jittered (default
+                    0.1,30: seconds or durations, "100ms,30s"); it starts
+                    from min again once a connection has lasted 10s. A
+                    refusal by the broker (bad user name or password, not
+                    authorized, identifier rejected) ends the run with exit
+                    code 2, without retrying. With -c the session goes on
+                    across reconnections: no QoS 1 or 2 message is lost,
+                    and QoS 2 messages are delivered exactly once.
+  --store dir       keep the session's QoS 1 and 2 state in dir (created if
+                    need be), so that the next run with the same -c -i id
+                    finishes what this one began: pub sends again what the
+                    broker had not acknowledged, sub recognises QoS 2
+                    messages it had already printed; needs -c
+
 Will, published by the broker if the connection ends without DISCONNECT:
   --will-topic topic
   --will-payload message
@@ -107,9 +136,10 @@ Exit codes:
   1    usage error: a bad flag, or a file named by a flag that cannot be used
        (CA file, certificate, key or its password, message file)
   2    could not connect: a network or TLS failure, or the broker refused the
-       connection (the message names the CONNACK return code)
-  3    connected, but a publish or subscribe failed, or the connection was
-       lost before the command was done
+       connection, at first or on reconnecting (the message names the
+       CONNACK return code)
+  3    connected, but a publish or subscribe failed, or (with
+       --no-reconnect) the connection was lost before the command was done
   27   -W ran out
   130  pub was interrupted by SIGINT or SIGTERM (sub exits with 0)
 `
