@@ -27,5 +27,23 @@
 // server's sends back up (memory stays bounded). A received QoS 1 or QoS 2
 // message is acknowledged after its handlers return.
 //
+// # Never losing a message
+//
+// With Config.Reconnect the client re-establishes a lost connection by
+// itself, with jittered exponential backoff, trying several brokers in
+// turn; a refusal for bad credentials is reported, never retried in a
+// loop. With CleanSession false the session survives: unacknowledged QoS
+// 1 and 2 messages are sent again, with DUP set, and PUBRELs, in their
+// original order [MQTT-4.4.0-1]; a QoS 2 PUBLISH whose PUBREC came is never
+// sent again [MQTT-4.3.3-1]; received QoS 2 messages awaiting PUBREL are
+// never handed over twice [MQTT-4.3.3-2]; a server that kept no session
+// gets the subscriptions again. While there is no connection, Publish
+// queues (bounded in messages and bytes) instead of failing. With
+// Config.Store (package store) the session also outlives the process: a
+// store.File keeps, crash-safe, every QoS 1 and 2 message from before its
+// PUBLISH is first written until its acknowledgement, so that a process
+// restarted after a crash, with the same ClientID and directory, finishes
+// what the last one began.
+//
 // The spec: https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html
 package session
