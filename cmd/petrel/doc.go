@@ -1,6 +1,7 @@
 // Command petrel publishes and subscribes to an MQTT 3.1.1 broker from the
 // command line, with the flags of mosquitto_pub and mosquitto_sub, on
-// Petrel's session client.
+// Petrel's session client; it also runs Petrel's broker (petrel broker)
+// and edits its password files (petrel passwd).
 //
 //	petrel pub -h broker.local -t sensors/7 -m 21.5 -q 1
 //	petrel sub -h broker.local -t 'sensors/#' -v -C 10
@@ -25,17 +26,78 @@
 // standard input is a terminal on Linux), or --insecure, which skips the
 // verification of the server's certificate and says so loudly.
 //
-// Run "petrel pub --help" and "petrel sub --help" for every flag.
+// # Reconnecting
 //
-// # Exit codes
+// Once connected, pub and sub reconnect by themselves when the connection
+// is lost, as mosquitto_sub does: after a delay that doubles from 100ms to
+// 30s with each failed attempt, jittered (--reconnect-delay min[,max]),
+// and starts from min again once a connection has lasted 10s. Each loss
+// and each return is a line on standard error ("petrel: connection lost
+// (...); reconnecting", "petrel: reconnected"), never on standard output;
+// -d logs the attempts. A first connection that fails still exits with 2,
+// and so does a refusal on reconnecting for the client's configuration
+// (bad user name or password, not authorized, identifier rejected): it is
+// reported, not retried. --no-reconnect makes a lost connection end the
+// run with exit code 3.
+//
+// With -c (clean session off, with -i) the session goes on across
+// reconnections: the broker keeps the subscriptions and queues messages
+// meanwhile, the client sends again what the broker had not acknowledged,
+// so that "petrel sub -c -q 2" prints every message exactly once, and
+// "petrel pub -c -q 2 -l" delivers every line exactly once, however often
+// the link drops. During an outage pub waits: each message, QoS 0
+// included, is sent once the connection is back. A message that cannot be
+// sent (-W, a signal, a refusal) is an error and a non-zero exit code,
+// never a silent drop. Without -c the broker forgets the session on each
+// reconnection: pub publishes a QoS 1 message whose PUBACK was lost again,
+// and fails for a QoS 2 one, whose fate is then unknown.
+//
+// --store dir (with -c) keeps the session's QoS 1 and 2 state on disk, in
+// a crash-safe log (package store): a pub killed or interrupted mid-stream
+// leaves its unacknowledged messages there, and the next run with the same
+// -i and --store sends them first; a sub keeps the identifiers of QoS 2
+// messages it has printed but not completed, so that the next run does not
+// print them again.
+//
+// # petrel broker
+//
+// "petrel broker" runs the broker package: MQTT 3.1.1 over TCP (-listen),
+// TLS (-listen-tls, with -certfile and -keyfile; -cafile and
+// -require-certificate for client certificates, -use-identity-as-username
+// to take the certificate's common name as the user), WebSocket
+// (-listen-ws) and WebSocket over TLS (-listen-wss); with no listener it
+// listens on 127.0.0.1:1883. It prints "listening on <url>" per listener
+// on standard output, logs to standard error (-v for debug), and shuts
+// down cleanly on SIGINT or SIGTERM, publishing the wills of clients still
+// connected. -password-file (written by petrel passwd) and
+// -allow-anonymous decide who connects, -acl-file (Mosquitto's format)
+// what each may read and write; -persistence-dir keeps persistent
+// sessions and retained messages across restarts. -c file reads the flags
+// from "key value" lines. Its exit codes: 0 stopped by a signal, 1 usage,
+// 2 could not listen, 3 a listener failed or the shutdown ran out of time.
+//
+// # petrel passwd
+//
+// "petrel passwd [-c] file user" adds a user to a password file or changes
+// its password, as mosquitto_passwd does: the password is asked twice
+// without echo (or taken from the command line with -b), hashed with
+// PBKDF2-HMAC-SHA512 and a random salt (-iterations), and the file
+// replaced atomically with mode 0600. -c creates the file, -D deletes the
+// user.
+//
+// Run "petrel pub --help", "petrel sub --help", "petrel broker --help" and
+// "petrel passwd --help" for every flag.
+//
+// # Exit codes of pub and sub
 //
 //	0    success
 //	1    usage error: a bad flag, or a file named by a flag that cannot be
 //	     used (CA file, certificate, key or its password, message file)
 //	2    could not connect: a network or TLS failure, or the broker refused
-//	     the connection (the message names the CONNACK return code)
-//	3    connected, but a publish or subscribe failed, or the connection
-//	     was lost before the command was done
+//	     the connection, at first or on reconnecting (the message names the
+//	     CONNACK return code)
+//	3    connected, but a publish or subscribe failed, or (with
+//	     --no-reconnect) the connection was lost before the command was done
 //	27   -W ran out (as mosquitto_sub's -W)
 //	130  pub was interrupted by SIGINT or SIGTERM (sub exits with 0)
 //

@@ -199,6 +199,31 @@ func TestConfig(t *testing.T) {
 					t.Errorf("connect timeout %v, -W %v", cfg.ConnectionTimeout, f.runTimeout)
 				}
 			}},
+		{"reconnect by default", "pub", nil, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
+			if r := cfg.Reconnect; r == nil || r.MinDelay != 0 || r.MaxDelay != 0 || !r.QueueQoS0 {
+				t.Errorf("pub: Reconnect %+v, want the defaults, QoS 0 queued", r)
+			}
+		}},
+		{"sub reconnects, queues no QoS 0", "sub", nil, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
+			if r := cfg.Reconnect; r == nil || r.QueueQoS0 {
+				t.Errorf("sub: Reconnect %+v", r)
+			}
+		}},
+		{"no reconnect", "sub", []string{"--no-reconnect"}, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
+			if cfg.Reconnect != nil {
+				t.Errorf("Reconnect %+v, want nil", cfg.Reconnect)
+			}
+		}},
+		{"reconnect delay", "sub", []string{"--reconnect-delay", "50ms,2"}, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
+			if r := cfg.Reconnect; r == nil || r.MinDelay != 50*time.Millisecond || r.MaxDelay != 2*time.Second {
+				t.Errorf("Reconnect %+v", r)
+			}
+		}},
+		{"reconnect delay min only", "sub", []string{"--reconnect-delay", "1m"}, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
+			if r := cfg.Reconnect; r == nil || r.MinDelay != time.Minute || r.MaxDelay != time.Minute {
+				t.Errorf("Reconnect %+v: above the default max, max is min", r)
+			}
+		}},
 		{"debug", "sub", []string{"-d"}, func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
 			if cfg.Logger == nil {
 				t.Error("-d: no logger")
@@ -263,6 +288,11 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--cafile", "/nonexistent/ca.pem"}, "--cafile: "},
 		{[]string{"-L", "wss://h/t", "--cafile", "/dev/null"}, "--cafile: "},
 		{[]string{"--cert", "/nonexistent/c.pem"}, "--cert: "},
+		{[]string{"--reconnect-delay", "0"}, `invalid value "0" for flag -reconnect-delay: min: must be more than zero`},
+		{[]string{"--reconnect-delay", "1,x"}, `invalid value "1,x" for flag -reconnect-delay: max: `},
+		{[]string{"--reconnect-delay", "2s,1s"}, "max 1s is less than min 2s"},
+		{[]string{"--reconnect-delay", "1", "--no-reconnect"}, "--reconnect-delay and --no-reconnect"},
+		{[]string{"--store", "dir"}, "--store needs -c"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-x"}, "flag provided but not defined: -x"},
 	}
@@ -300,6 +330,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pub", "-t", "", "-m", "x"}, `-t ""`},
 		{[]string{"pub", "-t", "a", "-f", "/nonexistent/message"}, "-f: open /nonexistent/message"},
 		{[]string{"pub", "-t", "a", "-m", "x", "-q", "5"}, "-q 5"},
+		{[]string{"pub", "-t", "a", "-m", "x", "-c", "-i", "x", "--store", "/dev/null/store"}, "--store /dev/null/store: "},
+		{[]string{"sub", "-t", "a", "-c", "-i", "x", "--store", "/dev/null/store"}, "--store /dev/null/store: "},
 		{[]string{"sub"}, "no topic: give -t"},
 		{[]string{"sub", "-t", "a/#/b"}, `-t "a/#/b"`},
 		{[]string{"sub", "-t", "a", "-C", "-1"}, "-C -1"},

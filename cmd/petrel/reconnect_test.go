@@ -149,7 +149,7 @@ func testFlaky(t *testing.T, qos int) {
 	p := startProxy(t, addr, int64(qos))
 	q := strconv.Itoa(qos)
 	topic := "flaky/" + q
-	common := join(addrFlags(t, p.Addr()), []string{"-q", q, "-c", "-t", topic, "--reconnect-delay", "5ms,50ms"})
+	common := join(addrFlags(t, p.Addr()), []string{"-q", q, "-c", "-t", topic, "--reconnect-delay", "2ms,20ms"})
 
 	sub := start(t, nil, nil, join([]string{"sub", "-i", "flaky-sub-" + q}, common)...)
 	waitSubscriptions(t, s, 1)
@@ -359,4 +359,32 @@ func fileSize(t *testing.T, name string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestSubReconnectsClean: without -c, sub subscribes again after a
+// reconnection (the broker kept no session) and goes on printing; the loss
+// and the return are lines on standard error, not standard output.
+func TestSubReconnectsClean(t *testing.T) {
+	leaktest.Check(t)
+	s, addr := startEmbedded(t, broker.Config{})
+	p := startProxy(t, addr, 1)
+	sub := start(t, nil, nil, join([]string{"sub", "-t", "c", "-q", "1", "--reconnect-delay", "5ms"}, addrFlags(t, p.Addr()))...)
+	waitSubscriptions(t, s, 1)
+	pub := join([]string{"pub", "-t", "c", "-q", "1"}, addrFlags(t, addr))
+	if code, _, stderr := petrel(t, "", append(pub, "-m", "before")...); code != exitOK {
+		t.Fatalf("pub: exit code %d, stderr %q", code, stderr)
+	}
+	sub.stdout.waitFor(t, "before\n")
+	p.CutAll()
+	sub.stderr.waitFor(t, "petrel: reconnected\n")
+	waitSubscriptions(t, s, 1) // the new session's, once subscribed again
+	if code, _, stderr := petrel(t, "", append(pub, "-m", "after")...); code != exitOK {
+		t.Fatalf("pub: exit code %d, stderr %q", code, stderr)
+	}
+	sub.stdout.waitFor(t, "after\n")
+	sub.cancel()
+	sub.check(t, exitOK, "before\nafter\n")
+	if stderr := sub.stderr.String(); !strings.HasPrefix(stderr, "petrel: connection lost (") || !strings.HasSuffix(stderr, "; reconnecting\npetrel: reconnected\n") {
+		t.Errorf("stderr %q", stderr)
+	}
 }
