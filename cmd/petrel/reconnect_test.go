@@ -133,13 +133,17 @@ func count(out string, n int) tally {
 // fault proxy in front of the embedded broker, cuts their connections at
 // random moments, and checks that the subscriber prints every line
 // exactly once, in order.
-func TestFlakyQoS2(t *testing.T) { testFlaky(t, 2) }
+func TestFlakyQoS2(t *testing.T) { testFlaky(t, 2, true) }
 
 // TestFlakyQoS1 is TestFlakyQoS2 at QoS 1: every line at least once, the
 // first arrivals in order.
-func TestFlakyQoS1(t *testing.T) { testFlaky(t, 1) }
+func TestFlakyQoS1(t *testing.T) { testFlaky(t, 1, true) }
 
-func testFlaky(t *testing.T, qos int) {
+// TestFlakyQoS1CleanPub is TestFlakyQoS1 with a publisher without -c: it
+// publishes again each message whose PUBACK the lost connection took.
+func TestFlakyQoS1CleanPub(t *testing.T) { testFlaky(t, 1, false) }
+
+func testFlaky(t *testing.T, qos int, pubSession bool) {
 	leaktest.Check(t)
 	const (
 		lines   = 2000
@@ -149,14 +153,18 @@ func testFlaky(t *testing.T, qos int) {
 	p := startProxy(t, addr, int64(qos))
 	q := strconv.Itoa(qos)
 	topic := "flaky/" + q
-	common := join(addrFlags(t, p.Addr()), []string{"-q", q, "-c", "-t", topic, "--reconnect-delay", "2ms,20ms"})
+	common := join(addrFlags(t, p.Addr()), []string{"-q", q, "-t", topic, "--reconnect-delay", "2ms,20ms"})
 
-	sub := start(t, nil, nil, join([]string{"sub", "-i", "flaky-sub-" + q}, common)...)
+	sub := start(t, nil, nil, join([]string{"sub", "-c", "-i", "flaky-sub-" + q}, common)...)
 	waitSubscriptions(t, s, 1)
 
 	r, w := io.Pipe()
 	t.Cleanup(func() { r.Close() })
-	pub := start(t, r, nil, join([]string{"pub", "-i", "flaky-pub-" + q, "-l"}, common)...)
+	pubArgs := []string{"pub", "-i", "flaky-pub-" + q, "-l"}
+	if pubSession {
+		pubArgs = append(pubArgs, "-c")
+	}
+	pub := start(t, r, nil, join(pubArgs, common)...)
 	go func() { // about 2s of lines, in bursts of ten
 		defer w.Close()
 		for i, l := range numbered(1, lines) {
@@ -233,8 +241,8 @@ func testFlaky(t *testing.T, qos int) {
 
 	tl := count(sub.stdout.String(), lines)
 	reconnects := strings.Count(pub.stderr.String(), "petrel: reconnected") + strings.Count(sub.stderr.String(), "petrel: reconnected")
-	t.Logf("QoS %d: %d lines, %d cuts, %d reconnections (pub %d, sub %d), %d missing, %d duplicates, first arrivals in order: %v; broker dropped %d",
-		qos, lines, p.Cuts(), reconnects, strings.Count(pub.stderr.String(), "petrel: reconnected"),
+	t.Logf("QoS %d, pub -c %v: %d lines, %d cuts, %d reconnections (pub %d, sub %d), %d missing, %d duplicates, first arrivals in order: %v; broker dropped %d",
+		qos, pubSession, lines, p.Cuts(), reconnects, strings.Count(pub.stderr.String(), "petrel: reconnected"),
 		strings.Count(sub.stderr.String(), "petrel: reconnected"), tl.missing, tl.duplicates, tl.inOrder, s.Stats().Dropped)
 	if p.Cuts() < minCuts {
 		t.Errorf("%d cuts, want at least %d", p.Cuts(), minCuts)
@@ -386,5 +394,19 @@ func TestSubReconnectsClean(t *testing.T) {
 	sub.check(t, exitOK, "before\nafter\n")
 	if stderr := sub.stderr.String(); !strings.HasPrefix(stderr, "petrel: connection lost (") || !strings.HasSuffix(stderr, "; reconnecting\npetrel: reconnected\n") {
 		t.Errorf("stderr %q", stderr)
+	}
+}
+
+// TestPubQoS2CleanLost: without -c, a QoS 2 message whose flow the lost
+// connection cut short is not published again (that could deliver it
+// twice): pub fails with exit code 3 and says to use -c.
+func TestPubQoS2CleanLost(t *testing.T) {
+	leaktest.Check(t)
+	_, addr := startEmbedded(t, broker.Config{})
+	p := startProxy(t, addr, 1)
+	p.CutAfterPacket(faultproxy.ServerToClient, packet.TypePubrec, 1)
+	code, _, stderr := petrel(t, "", join([]string{"pub", "-t", "q2", "-q", "2", "-m", "x", "--reconnect-delay", "5ms"}, addrFlags(t, p.Addr()))...)
+	if code != exitOperation || !strings.Contains(stderr, "whether it was delivered is unknown (give -c -i id") {
+		t.Errorf("exit code %d, stderr %q", code, stderr)
 	}
 }
