@@ -50,14 +50,15 @@ func faultProxy(t *testing.T, addr string, seed int64) *faultproxy.Proxy {
 }
 
 // proxiedConfig is a Config for a client with a persistent session that
-// reconnects through p, after 5 to 50 ms (the default is 100 ms to 30 s).
+// reconnects through p after 5 to 50 ms (the default is 100 ms to 30 s), the
+// delay starting again from 5 ms once a connection has lasted 20 ms.
 func proxiedConfig(t *testing.T, p *faultproxy.Proxy, id string) Config {
 	t.Helper()
 	host, port := splitHostPort(t, p.Addr())
 	return Config{
 		Address: host, Port: port, ClientID: id, ConnectionTimeout: 5 * time.Second,
 		KeepAlive: 5 * time.Second,
-		Reconnect: &Reconnect{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+		Reconnect: &Reconnect{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, StableAfter: 20 * time.Millisecond},
 	}
 }
 
@@ -98,8 +99,7 @@ type tally struct {
 	mu       sync.Mutex
 	counts   map[string][]int // topic → times each sequence number arrived
 	last     map[string]int   // topic → the latest sequence number to arrive first
-	reorder  int              // first arrivals out of order
-	reorders []string         // which
+	reorders []reorder        // first arrivals out of order
 	dupFlag  [2]int           // duplicates with DUP clear, set
 	total    atomic.Int64     // first arrivals
 	bad      int              // messages not of the test
@@ -110,6 +110,32 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// reorder is a first arrival out of order: message n after message last,
+// on topic.
+type reorder struct {
+	topic   string
+	n, last int
+}
+
+func (r reorder) String() string { return fmt.Sprintf("%s #%d after #%d", r.topic, r.n, r.last) }
+
+// brokers returns how many of rs the broker itself sent out of order, as
+// the tap saw: it first sent n after it first sent last.
+func brokers(rs []reorder, tap *wiretap) int {
+	k := func(topic string, i int) string {
+		var p [8]byte
+		binary.BigEndian.PutUint64(p[:], uint64(i))
+		return topic + "\x00" + string(p[:])
+	}
+	n := 0
+	for _, r := range rs {
+		if tap.firstSent(k(r.topic, r.n)) > tap.firstSent(k(r.topic, r.last)) {
+			n++
+		}
+	}
+	return n
 }
 
 func newTally() *tally { return &tally{counts: map[string][]int{}, last: map[string]int{}} }
@@ -134,8 +160,7 @@ func (ty *tally) HandleMessage(m *Message) {
 	if c[n] == 1 {
 		ty.total.Add(1)
 		if last, ok := ty.last[m.Topic]; ok && n < last {
-			ty.reorder++
-			ty.reorders = append(ty.reorders, fmt.Sprintf("%s #%d after #%d", m.Topic, n, last))
+			ty.reorders = append(ty.reorders, reorder{m.Topic, n, last})
 		}
 		ty.last[m.Topic] = n
 	}
@@ -299,8 +324,9 @@ func faultInjection(t *testing.T, brokerAddr string, strict bool) {
 	_, clientDups2 := ty.report("fault/q2", streams, perQoS/streams, tap)
 	t.Logf("%d QoS 1 and %d QoS 2 messages in %v, %d cuts (publisher %d, subscriber %d), %d + %d connections",
 		perQoS, perQoS, published.Round(time.Millisecond), cuts, pubProxy.Cuts(), subProxy.Cuts(), pubProxy.Conns(), subProxy.Conns())
-	t.Logf("QoS 1: lost %d, duplicates %d; QoS 2: lost %d, duplicates %d (%d the broker's: re-sent after PUBREL); first arrivals out of order: %d",
-		lost1, dups1, lost2, dups2, dups2-clientDups2, ty.reorder)
+	brokerReorders := brokers(ty.reorders, tap)
+	t.Logf("QoS 1: lost %d, duplicates %d; QoS 2: lost %d, duplicates %d (%d the broker's: re-sent after PUBREL); first arrivals out of order: %d (%d the broker's: first sent out of order)",
+		lost1, dups1, lost2, dups2, dups2-clientDups2, len(ty.reorders), brokerReorders)
 	if n := fresh.Load(); n > 0 {
 		t.Errorf("the subscriber found no session on %d reconnections", n)
 	}
@@ -313,18 +339,25 @@ func faultInjection(t *testing.T, brokerAddr string, strict bool) {
 	if clientDups2 != 0 || strict && dups2 != 0 {
 		t.Errorf("%d QoS 2 duplicates, %d of them not re-sent by the broker after PUBREL; want none", dups2, clientDups2)
 	}
-	if limit := cuts * DefaultMaxInflight; dups1 > limit {
-		t.Errorf("%d QoS 1 duplicates, want at most %d (cuts × in-flight window)", dups1, limit)
+	// A QoS 1 duplicate is the publisher's PUBLISH sent again after a cut
+	// (at most its in-flight window per cut), or the broker's: each cut of
+	// the subscriber's connection lets the broker send again what it had
+	// in flight. Mosquitto sends again more than its max_inflight_messages.
+	resent := tap.resentQoS1()
+	t.Logf("QoS 1 PUBLISH packets the broker sent again to the subscriber: %d (%.0f per cut of its connection)", resent, float64(resent)/float64(max(1, subProxy.Cuts())))
+	if limit := cuts * DefaultMaxInflight; dups1 > limit && dups1 > pubProxy.Cuts()*DefaultMaxInflight+resent {
+		t.Errorf("%d QoS 1 duplicates, want at most %d (cuts × in-flight window), or what the publisher's cuts and the broker's re-sending explain", dups1, limit)
 	}
-	if ty.reorder != 0 || ty.bad != 0 {
-		t.Errorf("%d first arrivals out of order (%q), %d foreign messages; want none", ty.reorder, ty.reorders, ty.bad)
+	if len(ty.reorders) != brokerReorders || strict && brokerReorders > 0 || ty.bad != 0 {
+		t.Errorf("first arrivals out of order: %v (%d of them first sent so by the broker); %d foreign messages; want none", ty.reorders, brokerReorders, ty.bad)
 	}
 }
 
 // cutter cuts a connection of pub's or sub's, one at a time, at random
 // points: after or in the middle of the next packet of a random type, in a
-// random direction, a random 2 to 20 ms after the previous cut. The faults
-// are one-shot, armed one at a time, so that each connection lives long
+// random direction, a random 1 to 10 ms after the previous cut. The faults
+// are one-shot, armed one at a time (and given up after 50 ms unfired),
+// so that each connection lives long
 // enough for some acknowledgements to get through (a cut per packet with a
 // fixed probability would cut every burst that a broker re-sends after a
 // reconnection before any of its acknowledgements could come back). The
@@ -359,11 +392,17 @@ func cutter(pub, sub *faultproxy.Proxy, seed uint64) (stop func()) {
 			} else {
 				p.CutAfterPacket(dir, typ, 1+rnd.IntN(20))
 			}
-			for p.Cuts() == cuts && ctx.Err() == nil {
+			// A fault on traffic that has ended (QoS 1 streams done
+			// before QoS 2 ones) would never fire: give it up.
+			for armed := time.Now(); p.Cuts() == cuts && ctx.Err() == nil; {
+				if time.Since(armed) > 50*time.Millisecond {
+					p.Reset()
+					break
+				}
 				time.Sleep(time.Millisecond)
 			}
 			select {
-			case <-time.After(time.Duration(2+rnd.IntN(18)) * time.Millisecond):
+			case <-time.After(time.Duration(1+rnd.IntN(10)) * time.Millisecond):
 			case <-ctx.Done():
 			}
 		}

@@ -16,10 +16,12 @@ type wiretap struct {
 	current  map[uint16]string // packet id → the message (topic and payload) it last carried
 	released map[string]bool   // messages whose PUBREL came
 	resent   map[string]int    // QoS 2 PUBLISH packets of released messages, by message
+	first    map[string]int    // the order in which messages were first sent, from 1
+	resent1  int               // QoS 1 PUBLISH packets sent again (DUP set)
 }
 
 func newWiretap() *wiretap {
-	return &wiretap{current: map[uint16]string{}, released: map[string]bool{}, resent: map[string]int{}}
+	return &wiretap{current: map[uint16]string{}, released: map[string]bool{}, resent: map[string]int{}, first: map[string]int{}}
 }
 
 // dial returns a dial function for Config.Dial that dials addr and taps
@@ -41,6 +43,22 @@ func (w *wiretap) brokerResent(key string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.resent[key]
+}
+
+// firstSent returns when the broker first sent the message key, in the
+// order of the first sendings, or 0 if it never did.
+func (w *wiretap) firstSent(key string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first[key]
+}
+
+// resentQoS1 returns how many QoS 1 PUBLISH packets the broker sent again,
+// with DUP set.
+func (w *wiretap) resentQoS1() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.resent1
 }
 
 // tappedConn frames what it reads by the MQTT fixed header.
@@ -86,7 +104,8 @@ func (w *wiretap) packet(first byte, body []byte) {
 	defer w.mu.Unlock()
 	switch first >> 4 {
 	case 3: // PUBLISH
-		if (first>>1)&3 != 2 || len(body) < 2 {
+		qos := int(first>>1) & 3
+		if qos == 0 || len(body) < 2 {
 			return
 		}
 		tl := int(body[0])<<8 | int(body[1])
@@ -95,6 +114,15 @@ func (w *wiretap) packet(first byte, body []byte) {
 		}
 		id := uint16(body[2+tl])<<8 | uint16(body[3+tl])
 		key := string(body[2:2+tl]) + "\x00" + string(body[4+tl:])
+		if w.first[key] == 0 {
+			w.first[key] = len(w.first) + 1
+		}
+		if qos == 1 && first&0b1000 != 0 {
+			w.resent1++
+		}
+		if qos != 2 {
+			return
+		}
 		if w.released[key] {
 			w.resent[key]++
 		}
