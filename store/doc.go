@@ -45,7 +45,7 @@
 //   - SyncNone: the log is synced only by Sync and Close. For tests.
 //
 // Open replays the log. A record cut short by a crash, a checksum mismatch,
-// garbage: Open truncates the log at the first bad record (the framing after
+// an empty log file (a crash while it was created), garbage: Open truncates the log at the first bad record (the framing after
 // it cannot be trusted) and keeps every record before it; a record whose
 // checksum is right but whose contents make no sense is skipped. Each is
 // reported as a *CorruptError by Recovered and logged through

@@ -74,7 +74,7 @@ func TestDamage(t *testing.T) {
 		{"truncated in the last record's header", data[:sizes[n-1]+4], n - 1, sizes[n-1], "torn record"},
 		{"flipped byte in the middle record", flip(sizes[2] + 10), 2, sizes[2], "checksum mismatch"},
 		{"flipped byte in the last record", flip(sizes[n] - 2), n - 1, sizes[n-1], "checksum mismatch"},
-		{"empty file", nil, 0, -1, ""},
+		{"empty file", nil, 0, 0, "torn record (an empty file"},
 		{"random garbage", garbage, 0, 0, "bad file header"},
 		{"garbage after the records", append([]byte(string(data)), garbage...), n, sizes[n], ""},
 	} {

@@ -135,6 +135,8 @@ func Open(path string, opts Options) (_ *Log, err error) {
 	if err := os.Remove(path + ".compact"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("wal: removing a leftover compaction file: %w", err)
 	}
+	_, statErr := os.Stat(path)
+	existed := statErr == nil
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
@@ -146,7 +148,7 @@ func Open(path string, opts Options) (_ *Log, err error) {
 	}()
 	l := &Log{path: path, opts: o, lock: lock, f: f, compactAt: o.CompactAt}
 	l.cond.L = &l.mu
-	if err := l.recover(); err != nil {
+	if err := l.recover(existed); err != nil {
 		return nil, err
 	}
 	l.liveAfter = l.size
@@ -154,8 +156,10 @@ func Open(path string, opts Options) (_ *Log, err error) {
 }
 
 // recover replays the file, truncates it at the first damage and makes what
-// remains durable.
-func (l *Log) recover() error {
+// remains durable. existed tells whether the file was there before Open:
+// Open writes a new log's header before it returns, so an empty file that
+// was there is the trace of a crash while it was being created.
+func (l *Log) recover(existed bool) error {
 	fi, err := l.f.Stat()
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
@@ -164,6 +168,9 @@ func (l *Log) recover() error {
 	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), 64<<10)
 	var bad *CorruptError
 	fresh := size == 0
+	if fresh && existed {
+		bad = &CorruptError{Kind: KindTorn, Detail: "an empty file, not even a header: a crash while the log was created"}
+	}
 	if !fresh {
 		var hdr [headerSize]byte
 		n, err := io.ReadFull(r, hdr[:])
