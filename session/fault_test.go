@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/petrel-mqtt/petrel/broker"
+	"github.com/petrel-mqtt/petrel/internal/brokertest"
 	"github.com/petrel-mqtt/petrel/internal/faultproxy"
 	"github.com/petrel-mqtt/petrel/internal/leaktest"
 	"github.com/petrel-mqtt/petrel/internal/mosquittotest"
@@ -60,22 +60,6 @@ func proxiedConfig(t *testing.T, p *faultproxy.Proxy, id string) Config {
 		KeepAlive: 5 * time.Second,
 		Reconnect: &Reconnect{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, StableAfter: 20 * time.Millisecond},
 	}
-}
-
-// proxiedClient returns a Client for cfg, not connected, which disconnects
-// when the test ends.
-func proxiedClient(t *testing.T, cfg Config) *Client {
-	t.Helper()
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Disconnect(ctx)
-	})
-	return c
 }
 
 func splitHostPort(t *testing.T, addr string) (string, int) {
@@ -215,34 +199,9 @@ func TestFaultInjection(t *testing.T) {
 		faultInjection(t, b.Addr(), false)
 	})
 	t.Run("petrel-broker", func(t *testing.T) {
-		faultInjection(t, petrelBroker(t), true)
+		_, addr := brokertest.Start(t, broker.Config{MaxQueued: 1 << 30})
+		faultInjection(t, addr, true)
 	})
-}
-
-// petrelBroker starts Petrel's broker on a free loopback port, with no
-// limit on queued messages, and returns its address.
-func petrelBroker(t *testing.T) string {
-	t.Helper()
-	s, err := broker.New(broker.Config{MaxQueued: 1 << 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve(l)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		<-served
-	})
-	return l.Addr().String()
 }
 
 func faultInjection(t *testing.T, brokerAddr string, strict bool) {
@@ -265,7 +224,7 @@ func faultInjection(t *testing.T, brokerAddr string, strict bool) {
 			fresh.Add(1)
 		}
 	}
-	sub := proxiedClient(t, subCfg)
+	sub := testClient(t, subCfg)
 	if _, err := sub.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +237,7 @@ func faultInjection(t *testing.T, brokerAddr string, strict bool) {
 	if _, err := sub.Subscribe(ctx, ty, Subscription{Filter: "fault/#", QoS: packet.QoS2}); err != nil {
 		t.Fatal(err)
 	}
-	pub := proxiedClient(t, proxiedConfig(t, pubProxy, "fault-pub"))
+	pub := testClient(t, proxiedConfig(t, pubProxy, "fault-pub"))
 	if _, err := pub.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +389,7 @@ func TestHalfOpenDetected(t *testing.T) {
 	cfg.Reconnect.OnConnect = func(bool) { up <- struct{}{} }
 	in := newInbox()
 	cfg.DefaultHandler = in
-	c := proxiedClient(t, cfg)
+	c := testClient(t, cfg)
 	if _, err := c.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +437,7 @@ func TestHundredReconnects(t *testing.T) {
 	up := make(chan bool, 1)
 	cfg.Reconnect.OnConnect = func(bool) { up <- true }
 	in := newInbox()
-	c := proxiedClient(t, cfg)
+	c := testClient(t, cfg)
 	if _, err := c.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}

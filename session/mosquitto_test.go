@@ -39,6 +39,13 @@ func mosqClient(t *testing.T, b *mosquittotest.Broker, cfg Config) *Client {
 		cfg.Address, cfg.Port = "127.0.0.1", b.Port()
 	}
 	cfg.ConnectionTimeout = 10 * time.Second
+	return testClient(t, cfg)
+}
+
+// testClient returns a Client for cfg, not connected, which disconnects
+// when the test ends.
+func testClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

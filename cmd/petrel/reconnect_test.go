@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/petrel-mqtt/petrel/broker"
+	"github.com/petrel-mqtt/petrel/internal/brokertest"
 	"github.com/petrel-mqtt/petrel/internal/faultproxy"
 	"github.com/petrel-mqtt/petrel/internal/leaktest"
 	"github.com/petrel-mqtt/petrel/packet"
@@ -25,26 +26,7 @@ import (
 // port and returns it with its address; the test's cleanup shuts it down.
 func startEmbedded(t *testing.T, cfg broker.Config) (*broker.Server, string) {
 	t.Helper()
-	s, err := broker.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve(l)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		<-served
-	})
-	return s, l.Addr().String()
+	return brokertest.Start(t, cfg)
 }
 
 // startProxy starts a fault proxy in front of target; the test's cleanup
