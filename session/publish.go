@@ -240,13 +240,6 @@ func (c *Client) unplace(f *flow) {
 	c.unqueue(f)
 }
 
-// live returns the live connection, or nil.
-func (c *Client) live() *conn {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.current()
-}
-
 // register takes a free packet identifier, waiting for one if all are in
 // use, and calls add with it while holding c.mu, so that the flow or
 // request is in the session before its packet can be answered. It returns
