@@ -201,3 +201,55 @@ func TestConnectRightAfterDone(t *testing.T) {
 		}
 	}
 }
+
+// gate is a Handler that records the messages it receives and holds each
+// one until the test lets it go.
+type gate struct {
+	in      *inbox
+	release chan struct{}
+}
+
+func (g *gate) HandleMessage(m *Message) {
+	<-g.release
+	g.in.HandleMessage(m)
+}
+
+// TestQoS2NotHandedOverIsDeliveredLater: a QoS 2 message that the reader
+// could not hand over before the connection ended (the handlers were
+// behind, the queue full; the writer's PINGREQ finds the connection gone)
+// was never delivered, so when the server sends it
+// again on the next connection it is delivered, not taken for a duplicate
+// [MQTT-4.3.3-2]; and none of the messages handed over is lost or
+// delivered twice.
+func TestQoS2NotHandedOverIsDeliveredLater(t *testing.T) {
+	leaktest.Check(t)
+	g := &gate{in: newInbox(), release: make(chan struct{})}
+	cfg := keptConfig()
+	cfg.DefaultHandler = g
+	cfg.MessageQueue = 1
+	cfg.KeepAlive = time.Second // its PINGREQ finds the connection closed
+	c, b := connected(t, cfg)
+	b.Send(hx("34 06 00 01 61 00 01 31")) // with the handler, which waits
+	b.Send(hx("34 06 00 01 61 00 02 32")) // in the queue
+	b.Send(hx("34 06 00 01 61 00 03 33")) // read; the reader waits for room
+	time.Sleep(50 * time.Millisecond)     // let the reader reach the full queue
+	b.Close()
+	waitDone(t, c)
+	close(g.release)
+	checkMessage(t, g.in.next(t), "a", "1", packet.QoS2)
+	checkMessage(t, g.in.next(t), "a", "2", packet.QoS2)
+	g.in.none(t, 50*time.Millisecond)
+
+	handshake(t, c, b, true)
+	b.Send(hx("3c 06 00 01 61 00 01 31")) // each sent again, DUP set
+	b.Expect(hx("50 02 00 01"))
+	b.Send(hx("3c 06 00 01 61 00 02 32"))
+	b.Expect(hx("50 02 00 02"))
+	b.Send(hx("3c 06 00 01 61 00 03 33"))
+	checkMessage(t, g.in.next(t), "a", "3", packet.QoS2)
+	b.Expect(hx("50 02 00 03"))
+	g.in.none(t, 50*time.Millisecond)
+	if n := g.in.count(); n != 3 {
+		t.Errorf("%d deliveries, want 3", n)
+	}
+}
