@@ -182,6 +182,7 @@ func (l *loader) record(typ byte, payload []byte) error {
 		}
 		l.seen[id] = true
 		f := &flight{id: id, d: dl, released: released}
+		f.sent.Store(true) // as far as anyone knows
 		l.cur.inflight = append(l.cur.inflight, f)
 		l.cur.byID[id] = f
 	case recQueued:

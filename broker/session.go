@@ -3,6 +3,7 @@ package broker
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/petrel-mqtt/petrel/packet"
 )
@@ -42,6 +43,9 @@ type flight struct {
 	id       uint16
 	d        delivery
 	released bool // QoS 2: PUBREC received and PUBREL sent; awaiting PUBCOMP
+	// sent is set once its PUBLISH has been written to a connection: sent
+	// again, it has DUP set [MQTT-3.3.1-1]; never sent, it has not.
+	sent atomic.Bool
 }
 
 // session is the state the broker keeps for a ClientId (section 4.1):
@@ -135,7 +139,7 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 			f := &flight{id: s.freeID(), d: d}
 			s.inflight = append(s.inflight, f)
 			s.byID[f.id] = f
-			p.id = f.id
+			p.id, p.f = f.id, f
 		}
 		s.queue.pop()
 		out = append(out, p)
@@ -173,7 +177,7 @@ func (s *session) resendLocked(out []outPacket) []outPacket {
 		if f.released {
 			out = append(out, outPacket{t: packet.TypePubrel, id: f.id})
 		} else {
-			out = append(out, outPacket{t: packet.TypePublish, id: f.id, d: f.d, dup: true})
+			out = append(out, outPacket{t: packet.TypePublish, id: f.id, d: f.d, dup: f.sent.Load(), f: f})
 		}
 	}
 	return out

@@ -16,6 +16,7 @@ type outPacket struct {
 	id      uint16
 	d       delivery // PUBLISH
 	dup     bool     // PUBLISH: a re-send [MQTT-3.3.1-1]
+	f       *flight  // PUBLISH at QoS 1 or 2: its flight, marked sent once written
 	present bool     // CONNACK: session present
 	codes   []packet.SubackCode
 }
@@ -86,8 +87,9 @@ func (c *conn) writeLoop() {
 	bw := bufio.NewWriterSize(&countingWriter{w: c.nc, n: &c.srv.stats.bytesSent}, writeBufferSize)
 	w := packet.NewWriter(bw)
 	var (
-		batch []outPacket
-		enc   encoder
+		batch   []outPacket
+		enc     encoder
+		flights []*flight // the batch's, marked sent once flushed
 	)
 	for {
 		select {
@@ -109,12 +111,20 @@ func (c *conn) writeLoop() {
 				if batch[i].t == packet.TypePublish {
 					c.srv.stats.messagesSent.Add(1)
 				}
+				if batch[i].f != nil {
+					flights = append(flights, batch[i].f)
+				}
 				batch[i] = outPacket{}
 			}
 			if err := bw.Flush(); err != nil {
 				c.close(err)
 				return
 			}
+			for i, f := range flights {
+				f.sent.Store(true)
+				flights[i] = nil
+			}
+			flights = flights[:0]
 		}
 	}
 }
