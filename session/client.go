@@ -304,7 +304,10 @@ func (c *Client) connectPacket() *packet.Connect {
 // Then Disconnect closes the connection without it and says so.
 //
 // Messages already received are still handed to their handlers; Disconnect
-// waits for that too, until ctx ends.
+// waits for that too, until ctx ends, and sends DISCONNECT only after their
+// acknowledgements, so that a persistent session does not get them again.
+// It stops waiting for a handler that runs for half a second without
+// returning, as one that called Disconnect itself would.
 //
 // With Config.Reconnect, Disconnect ends reconnection first; a Publish
 // waiting for a connection returns an error matching ErrDisconnected, its
@@ -328,12 +331,13 @@ func (c *Client) Disconnect(ctx context.Context) error {
 		return nil
 	}
 
+	c.settle(ctx, cn)
 	err := c.drain(ctx, cn)
 	if serr := c.sendDisconnect(ctx, cn); err == nil {
 		err = serr
 	}
 	cn.close(ErrDisconnected)
-	if werr := cn.waitCtx(ctx); err == nil {
+	if werr := c.waitExit(ctx, cn); err == nil {
 		err = werr
 	}
 	if errors.Is(err, ErrDisconnected) {
@@ -358,6 +362,63 @@ func (c *Client) sendDisconnect(ctx context.Context, cn *conn) error {
 		return fmt.Errorf("mqtt: DISCONNECT not sent: the server did not take it within %v: %w", disconnectTimeout, err)
 	}
 	return err
+}
+
+// settleStall is how long a handler may run, with no other message
+// handled meanwhile, before settle stops waiting for it: a handler that
+// called Disconnect itself would never return while Disconnect waits.
+const settleStall = 500 * time.Millisecond
+
+// settle waits until the messages received before it was called have been
+// handled and their acknowledgements queued, so that DISCONNECT follows
+// them and the server does not send them again. It gives up when ctx ends,
+// when the connection ends, or when one handler has run for settleStall
+// without returning.
+func (c *Client) settle(ctx context.Context, cn *conn) {
+	mark := make(chan struct{})
+	tick := time.NewTicker(settleStall)
+	defer tick.Stop()
+	stalled := cn.stallWatch()
+	queue := cn.deliveries
+	var settled <-chan struct{}
+	for {
+		select {
+		case queue <- delivery{settled: mark}:
+			queue, settled = nil, mark
+		case <-settled:
+			return
+		case <-cn.done:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if stalled() {
+				c.log.Debug("mqtt: Disconnect not waiting any longer for a handler", "client_id", c.cfg.ClientID)
+				return
+			}
+		}
+	}
+}
+
+// waitExit waits, until ctx ends, for cn's goroutines to return; but not
+// for a dispatcher stalled in a handler (see settle), which may be the
+// caller's own goroutine: it returns once that handler does.
+func (c *Client) waitExit(ctx context.Context, cn *conn) error {
+	tick := time.NewTicker(settleStall)
+	defer tick.Stop()
+	stalled := cn.stallWatch()
+	for {
+		select {
+		case <-cn.exited:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if stalled() && cn.running.Load() == 1 { // the dispatcher alone
+				return nil
+			}
+		}
+	}
 }
 
 // drain waits until no flow or request awaits an acknowledgement, the

@@ -41,6 +41,8 @@ type conn struct {
 	unblocked     atomic.Int64  // UnixNano when the reader last stopped waiting so, or 0
 	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
 	lastIn        atomic.Int64  // UnixNano of the latest packet read
+	inHandler     atomic.Bool   // the dispatcher is running handlers
+	dispatched    atomic.Uint64 // messages the dispatcher has finished with
 	inGap         atomic.Int64  // nanoseconds between the latest two packets read
 }
 
@@ -87,6 +89,9 @@ type delivery struct {
 	msg *Message
 	ack packet.Type // 0, TypePuback or TypePubrec
 	id  uint16
+	// settled, if not nil, marks no message but a point in the queue: the
+	// dispatcher closes it on reaching it (see Client.settle).
+	settled chan struct{}
 }
 
 func (c *Client) newConn(nc net.Conn, r *packet.Reader) *conn {
@@ -457,7 +462,7 @@ func (cn *conn) dispatchLoop() {
 	for {
 		select {
 		case d := <-cn.deliveries:
-			cn.c.dispatch(cn, d)
+			cn.dispatch(d)
 		case <-cn.done:
 			// The reader may queue one last message as the connection
 			// ends: deliver it too, or its QoS 2 identifier would stay
@@ -466,11 +471,35 @@ func (cn *conn) dispatchLoop() {
 			for {
 				select {
 				case d := <-cn.deliveries:
-					cn.c.dispatch(cn, d)
+					cn.dispatch(d)
 				default:
 					return
 				}
 			}
 		}
 	}
+}
+
+// stallWatch returns a function that, called once a settleStall, reports
+// whether the dispatcher has been in the same handler since the last call.
+func (cn *conn) stallWatch() func() bool {
+	last := cn.dispatched.Load()
+	return func() bool {
+		n := cn.dispatched.Load()
+		stalled := n == last && cn.inHandler.Load()
+		last = n
+		return stalled
+	}
+}
+
+// dispatch runs the handlers of d, or marks the point d stands for.
+func (cn *conn) dispatch(d delivery) {
+	if d.settled != nil {
+		close(d.settled)
+		return
+	}
+	cn.inHandler.Store(true)
+	cn.c.dispatch(cn, d)
+	cn.inHandler.Store(false)
+	cn.dispatched.Add(1)
 }

@@ -200,3 +200,46 @@ func TestDisconnectServerClosesFirst(t *testing.T) {
 		t.Errorf("Disconnect: %v, want nil", err)
 	}
 }
+
+// TestDisconnectAfterHandlers: Disconnect lets the handlers of messages
+// already received finish, and sends DISCONNECT after their
+// acknowledgements, so that the server does not send them again.
+func TestDisconnectAfterHandlers(t *testing.T) {
+	leaktest.Check(t)
+	g := &gate{in: newInbox(), release: make(chan struct{})}
+	cfg := keptConfig()
+	cfg.DefaultHandler = g
+	c, b := connected(t, cfg)
+	b.Send(hx("32 06 00 01 61 00 01 31")) // QoS 1, its handler waits
+	b.Send(hx("32 06 00 01 61 00 02 32")) // QoS 1, queued behind it
+	time.Sleep(20 * time.Millisecond)
+	dis := async(func() error { return c.Disconnect(context.Background()) })
+	b.ExpectNothing(100 * time.Millisecond)
+	close(g.release)
+	b.Expect(hx("40 02 00 01"))
+	b.Expect(hx("40 02 00 02"))
+	b.Expect(hx("e0 00"))
+	b.ExpectClosed()
+	if err := wait(t, dis); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+}
+
+// TestDisconnectFromHandler: a handler may call Disconnect; Disconnect
+// does not wait for the handler that called it for more than a moment.
+func TestDisconnectFromHandler(t *testing.T) {
+	leaktest.Check(t)
+	var c *Client
+	result := make(chan error, 1)
+	cfg := keptConfig()
+	cfg.DefaultHandler = HandlerFunc(func(*Message) {
+		result <- c.Disconnect(context.Background())
+	})
+	c, b := connected(t, cfg)
+	b.Send(hx("30 04 00 01 61 31"))
+	b.Expect(hx("e0 00"))
+	b.ExpectClosed()
+	if err := wait(t, result); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+}
