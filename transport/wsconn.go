@@ -18,31 +18,43 @@ const closeTimeout = time.Second
 // message goes out in chunks of this size.
 const maxWriteBuffer = 32 << 10
 
-// wsConn is a client's WebSocket connection carrying MQTT: a byte stream
-// made of the payloads of binary messages (RFC 6455, MQTT 3.1.1 section 6).
+// wsConn is a WebSocket connection carrying MQTT, the client's or the
+// server's end: a byte stream made of the payloads of binary messages (RFC
+// 6455, MQTT 3.1.1 section 6). The two ends differ in masking only
+// (section 5.3): a client masks its frames and reads unmasked ones, a
+// server refuses unmasked frames and sends unmasked ones.
 //
 // Read and Write may run at the same time, one goroutine each. Control
 // frames are answered from Read under the same mutex as Write, so that no
 // frame is written inside another.
 type wsConn struct {
-	conn net.Conn
-	br   *bufio.Reader // reads conn; holds any bytes read past the handshake
+	conn   net.Conn
+	br     *bufio.Reader // reads conn; holds any bytes read past the handshake
+	server bool          // the server's end
 
 	// Read side: used only by the goroutine in Read.
-	remaining  int64 // payload bytes left in the current data frame
-	fragmented bool  // the current message goes on in continuation frames
-	rerr       error // sticky read error
+	remaining  int64   // payload bytes left in the current data frame
+	key        [4]byte // its masking key (frames from a client)
+	keyPos     int     // position in the key of the next payload byte
+	fragmented bool    // the current message goes on in continuation frames
+	rerr       error   // sticky read error
 
 	wmu       sync.Mutex // guards the fields below and the frames written to conn
-	wbuf      []byte
+	wbuf      []byte     // the client's masked copy of a frame; the server's header
 	maskKey   [4]byte
 	werr      error // sticky write error; net.ErrClosed once closing
 	closeOnce sync.Once
 	closeErr  error
 }
 
+// newWSConn returns the client's end of a WebSocket connection.
 func newWSConn(conn net.Conn, br *bufio.Reader) *wsConn {
 	return &wsConn{conn: conn, br: br}
+}
+
+// newWSServerConn returns the server's end of a WebSocket connection.
+func newWSServerConn(conn net.Conn, br *bufio.Reader) *wsConn {
+	return &wsConn{conn: conn, br: br, server: true}
 }
 
 // Read reads the payload of binary frames as one byte stream, whatever the
@@ -69,6 +81,9 @@ func (c *wsConn) Read(p []byte) (int, error) {
 		p = p[:c.remaining]
 	}
 	n, err := c.br.Read(p) // into the caller's buffer, never more than it holds
+	if c.server {
+		c.keyPos = mask(c.key, c.keyPos, p[:n])
+	}
 	c.remaining -= int64(n)
 	if err != nil {
 		return n, c.readFailed(unexpectedEOF(err))
@@ -109,7 +124,13 @@ func (c *wsConn) nextFrame() error {
 	if b, err = c.br.Peek(n); err != nil {
 		return unexpectedEOF(err)
 	}
-	h, ferr := parseFrameHeader(b)
+	var h frameHeader
+	var ferr *FrameError
+	if c.server {
+		h, ferr = parseClientFrameHeader(b)
+	} else {
+		h, ferr = parseFrameHeader(b)
+	}
 	if ferr != nil {
 		return c.fail(ferr, closeProtocolError)
 	}
@@ -129,7 +150,7 @@ func (c *wsConn) nextFrame() error {
 	}
 	c.br.Discard(n) // cannot fail: the bytes were peeked
 	c.fragmented = !h.fin
-	c.remaining = h.length
+	c.remaining, c.key, c.keyPos = h.length, h.key, 0
 	return nil
 }
 
@@ -140,7 +161,12 @@ func (c *wsConn) control(h frameHeader, hlen int) error {
 	if err != nil {
 		return unexpectedEOF(err)
 	}
-	payload := b[hlen:]
+	var buf [maxControlPayload]byte
+	payload := buf[:copy(buf[:], b[hlen:])]
+	if c.server {
+		mask(h.key, 0, payload)
+	}
+	c.br.Discard(size)
 	switch h.op {
 	case opPing:
 		c.wmu.Lock()
@@ -157,14 +183,12 @@ func (c *wsConn) control(h frameHeader, hlen int) error {
 		if code != closeNoStatus {
 			reply = binary.BigEndian.AppendUint16(nil, code) // echo the code (section 5.5.1)
 		}
-		c.br.Discard(size)
 		c.shutdown(reply)
 		if code == closeNormal || code == closeGoingAway || code == closeNoStatus {
 			return io.EOF
 		}
 		return &CloseError{Code: code, Reason: reason}
 	}
-	c.br.Discard(size)
 	return nil
 }
 
@@ -175,9 +199,9 @@ func (c *wsConn) fail(err *FrameError, code uint16) error {
 	return err
 }
 
-// Write sends p as one binary frame, masked with a fresh random key
-// (section 5.3). It returns net.ErrClosed after Close or after a close
-// from the server.
+// Write sends p as one binary frame: from a client masked with a fresh
+// random key, from a server unmasked (section 5.3). It returns
+// net.ErrClosed after Close or after a close from the peer.
 func (c *wsConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -190,10 +214,30 @@ func (c *wsConn) Write(p []byte) (int, error) {
 	return c.writeFrameLocked(opBinary, p)
 }
 
-// writeFrameLocked writes one final frame of type op, masking a copy of p
-// in c.wbuf, in chunks if p is large. An error that may have left part of
-// a frame on the wire is kept in werr.
+// writeFrameLocked writes one final frame of type op. An error that may
+// have left part of a frame on the wire is kept in werr.
 func (c *wsConn) writeFrameLocked(op opcode, p []byte) (int, error) {
+	if c.server {
+		return c.writePlainLocked(op, p)
+	}
+	return c.writeMaskedLocked(op, p)
+}
+
+// writePlainLocked writes the header from c.wbuf and the payload straight
+// from p, in one writev.
+func (c *wsConn) writePlainLocked(op opcode, p []byte) (int, error) {
+	c.wbuf = appendFrameHeader(c.wbuf[:0], op, len(p), false, [4]byte{})
+	bufs := net.Buffers{c.wbuf, p}
+	n, err := bufs.WriteTo(c.conn)
+	if err != nil {
+		c.writeFailedLocked(err, n > 0)
+		return max(0, int(n)-len(c.wbuf)), err
+	}
+	return len(p), nil
+}
+
+// writeMaskedLocked masks a copy of p in c.wbuf, in chunks if p is large.
+func (c *wsConn) writeMaskedLocked(op opcode, p []byte) (int, error) {
 	rand.Read(c.maskKey[:]) // never fails (crypto/rand)
 	if need := maxFrameHeader + len(p); cap(c.wbuf) < need && cap(c.wbuf) < maxWriteBuffer {
 		c.wbuf = make([]byte, 0, min(need, maxWriteBuffer))
@@ -207,17 +251,22 @@ func (c *wsConn) writeFrameLocked(op opcode, p []byte) (int, error) {
 		pos = mask(c.maskKey, pos, buf[start:])
 		n, err := c.conn.Write(buf)
 		if err != nil {
-			if !first || n > 0 {
-				c.werr = err // the stream is out of step
-			} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
-				c.werr = err
-			}
+			c.writeFailedLocked(err, !first || n > 0)
 			return sent + max(0, n-start), err
 		}
 		sent += chunk
 		buf = buf[:0]
 	}
 	return len(p), nil
+}
+
+// writeFailedLocked records a write error for later writes, unless it is a
+// timeout that wrote nothing (partial: part of a frame may be on the
+// wire), after which the stream is still in step.
+func (c *wsConn) writeFailedLocked(err error, partial bool) {
+	if ne, ok := errors.AsType[net.Error](err); partial || !ok || !ne.Timeout() {
+		c.werr = err
+	}
 }
 
 // shutdown sends a close frame with payload, best effort and for at most
