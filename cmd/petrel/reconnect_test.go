@@ -392,3 +392,26 @@ func TestPubQoS2CleanLost(t *testing.T) {
 		t.Errorf("exit code %d, stderr %q", code, stderr)
 	}
 }
+
+// TestSubFirstSubscribeCut: the connection is cut right after sub's first
+// SUBSCRIBE, before its SUBACK can come back; sub reconnects, subscribes
+// again, and prints what is published.
+func TestSubFirstSubscribeCut(t *testing.T) {
+	leaktest.Check(t)
+	s, addr := startEmbedded(t, broker.Config{})
+	p := startProxy(t, addr, 1)
+	p.CutAfterPacket(faultproxy.ClientToServer, packet.TypeSubscribe, 1)
+	sub := start(t, nil, nil, join([]string{"sub", "-t", "first", "-q", "1", "--reconnect-delay", "5ms"}, addrFlags(t, p.Addr()))...)
+	sub.stderr.waitFor(t, "petrel: reconnected\n")
+	waitSubscriptions(t, s, 1)
+	if p.Cuts() != 1 {
+		t.Fatalf("%d cuts, want 1", p.Cuts())
+	}
+	pub := join([]string{"pub", "-t", "first", "-q", "1", "-m", "arrived"}, addrFlags(t, addr))
+	if code, _, stderr := petrel(t, "", pub...); code != exitOK {
+		t.Fatalf("pub: exit code %d, stderr %q", code, stderr)
+	}
+	sub.stdout.waitFor(t, "arrived\n")
+	sub.cancel()
+	sub.check(t, exitOK, "arrived\n")
+}

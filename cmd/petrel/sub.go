@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 	"github.com/petrel-mqtt/petrel/session"
@@ -116,8 +117,19 @@ func quiet(ctx context.Context, err error) error {
 
 // subscribe subscribes pr to subs. If the server refuses some filters, it
 // warns and goes on with the others; if it refuses them all, it fails.
+//
+// If the connection is lost before SUBACK and the client reconnects by
+// itself, it subscribes again once reconnected.
 func subscribe(ctx context.Context, e *env, f *connFlags, log *slog.Logger, c *session.Client, pr *printer, subs []session.Subscription) error {
 	codes, err := c.Subscribe(ctx, pr, subs...)
+	for !f.noReconnect && (errors.Is(err, session.ErrConnectionLost) || errors.Is(err, session.ErrNotConnected)) {
+		log.Debug("petrel: subscribing again once reconnected", "error", err)
+		if werr := waitConnected(ctx, c); werr != nil {
+			err = werr
+			break
+		}
+		codes, err = c.Subscribe(ctx, pr, subs...)
+	}
 	if se, ok := errors.AsType[*session.SubscribeError](err); ok && len(se.Filters) < len(subs) {
 		fmt.Fprintf(e.stderr, "petrel: warning: %s\n", trimMQTT(err))
 		err = nil
@@ -127,6 +139,24 @@ func subscribe(ctx context.Context, e *env, f *connFlags, log *slog.Logger, c *s
 	}
 	for i, code := range codes {
 		log.Debug("petrel: subscribed", "filter", subs[i].Filter, "code", code.String())
+	}
+	return nil
+}
+
+// waitConnected waits until c has reconnected, ctx ends, or reconnection
+// has given up (the broker refused the client).
+func waitConnected(ctx context.Context, c *session.Client) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !c.Connected() {
+		if err := c.Err(); errors.Is(err, session.ErrConnectionRefused) {
+			return err
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }
