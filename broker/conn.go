@@ -111,14 +111,23 @@ func (c *conn) serve() {
 			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 				err = errKeepAlive
 			}
-			c.close(err)
+			c.leave(err)
 			return
 		}
 		if err := c.handle(p); err != nil {
-			c.close(err)
+			c.leave(err)
 			return
 		}
 	}
+}
+
+// leave ends the connection from the reader, for reason: it takes the
+// connection off its session before closing it, so that once the client
+// sees the connection end (after DISCONNECT, say), a message published is
+// the offline session's. finish does the rest.
+func (c *conn) leave(reason error) {
+	c.srv.detach(c)
+	c.close(reason)
 }
 
 // handle acts on one packet after CONNECT. An error closes the connection
@@ -177,9 +186,10 @@ func (c *conn) refuse(code packet.ConnectReturnCode, reason error) {
 	c.close(errRefused)
 }
 
-// finish runs when the reader has stopped: it waits for the writer, takes
-// the connection off its session (ending a clean session), and publishes
-// the will unless the client sent DISCONNECT [MQTT-3.1.2-8].
+// finish runs when the reader has stopped: it closes the connection,
+// waits for the writer, takes the connection off its session (ending a
+// clean session; leave may have done so already), and publishes the will
+// unless the client sent DISCONNECT [MQTT-3.1.2-8].
 func (c *conn) finish() {
 	c.close(io.EOF)
 	if c.sess != nil {
