@@ -44,7 +44,7 @@ func receive(t testing.TB, ch chan *psession.Message) *psession.Message {
 // publish at each QoS, a persistent session's offline messages, retained
 // messages, and clean disconnects.
 func TestEndToEnd(t *testing.T) {
-	_, addr := startServer(t, Config{})
+	s, addr := startServer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 
@@ -76,6 +76,16 @@ func TestEndToEnd(t *testing.T) {
 	// Offline messages of the persistent psession.
 	if err := sub.Disconnect(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The broker must have read the acknowledgements sub sent before its
+	// DISCONNECT: a new connection of the same ClientId arriving first
+	// would take the session over [MQTT-3.1.4-2] and cut them off, and
+	// the messages would be sent again, as QoS 1 and 2 allow.
+	for deadline := time.Now().Add(wait); s.Stats().Clients > 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker still counts %d clients", s.Stats().Clients)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	for i := range 3 {
 		if err := pubc.Publish(ctx, psession.Message{Topic: "e2e/offline", Payload: []byte{byte(i)}, QoS: packet.QoS1}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -64,17 +65,15 @@ func proxiedConfig(t *testing.T, p *faultproxy.Proxy, id string) Config {
 
 func splitHostPort(t *testing.T, addr string) (string, int) {
 	t.Helper()
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			port, err := strconv.Atoi(addr[i+1:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return addr[:i], port
-		}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no port in %q", addr)
-	return "", 0
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, port
 }
 
 // tally counts what a subscriber receives, per QoS and per stream: each

@@ -91,12 +91,15 @@ func (c *Client) forgetInbound() {
 	}
 }
 
-// storeDelete forgets the outgoing messages with seqs.
-func (c *Client) storeDelete(seqs []uint64) {
-	for _, seq := range seqs {
-		if err := c.cfg.Store.DeleteOutgoing(seq); err != nil {
-			c.log.Error("mqtt: store: forgetting a message", "seq", seq, "error", err)
-		}
+// storeDelete forgets the outgoing message with seq: its flow completed,
+// or ended with a clean session. DeleteOutgoing does not wait for the
+// disk, so c.mu may be held.
+func (c *Client) storeDelete(seq uint64) {
+	if c.cfg.Store == nil {
+		return
+	}
+	if err := c.cfg.Store.DeleteOutgoing(seq); err != nil {
+		c.log.Error("mqtt: store: forgetting a message", "seq", seq, "error", err)
 	}
 }
 

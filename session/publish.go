@@ -43,44 +43,9 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	// select below is reached.
 	done := make(chan error, 1)
 	f := &flow{qos: m.QoS, buf: buf, done: done, storing: c.cfg.Store != nil}
-	// A place for it: in the in-flight window while connected, in the
-	// offline queue while reconnecting.
-	for !f.slot && f.queued == 0 {
-		c.mu.Lock()
-		if c.current() != nil {
-			c.mu.Unlock()
-			select {
-			case c.inflight <- struct{}{}:
-				f.slot = true
-			case <-ctx.Done():
-				putBuf(buf)
-				return ctx.Err()
-			}
-			break
-		}
-		if err := c.offlineErr(m.QoS); err != nil {
-			c.mu.Unlock()
-			putBuf(buf)
-			return err
-		}
-		if c.roomFor(len(buf)) {
-			c.reserve(f, len(buf))
-			c.mu.Unlock()
-			break
-		}
-		if c.cfg.Reconnect.FailWhenFull {
-			c.mu.Unlock()
-			putBuf(buf)
-			return c.queueFull()
-		}
-		freed := c.freed() // woken by a connection, or room in the queue
-		c.mu.Unlock()
-		select {
-		case <-freed:
-		case <-ctx.Done():
-			putBuf(buf)
-			return fmt.Errorf("mqtt: waiting for room in the offline queue: %w", ctx.Err())
-		}
+	if err := c.place(ctx, f); err != nil {
+		putBuf(buf)
+		return err
 	}
 	_, err = c.register(ctx, true, func(id uint16) {
 		f.id = id
@@ -113,6 +78,44 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	}
 }
 
+// place finds f a place: in the in-flight window while connected, waiting
+// for one if it is full; in the offline queue while reconnecting.
+func (c *Client) place(ctx context.Context, f *flow) error {
+	for {
+		c.mu.Lock()
+		if c.current() != nil {
+			c.mu.Unlock()
+			select {
+			case c.inflight <- struct{}{}:
+				f.slot = true
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err := c.offlineErr(f.qos); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		if c.roomFor(len(f.buf)) {
+			c.reserve(&f.queued, len(f.buf))
+			c.mu.Unlock()
+			return nil
+		}
+		if c.cfg.Reconnect.FailWhenFull {
+			c.mu.Unlock()
+			return c.queueFull()
+		}
+		freed := c.freed() // woken by a connection, or room in the queue
+		c.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: waiting for room in the offline queue: %w", ctx.Err())
+		}
+	}
+}
+
 // storeFlow puts f in the Store, then sends it if there is a connection
 // (else the next connection will). If the Store fails, the message is
 // given up, with an error that says so.
@@ -139,7 +142,7 @@ func (c *Client) storeFlow(f *flow) error {
 // sendFlow hands f's PUBLISH to cn for the first time. c.mu must be held.
 func (c *Client) sendFlow(cn *conn, f *flow) {
 	f.sent = true
-	c.unqueue(f)
+	c.unqueue(&f.queued)
 	// The writer may send buf while the session keeps it for re-sending;
 	// neither writes to it.
 	cn.enqueue(outgoing{b: f.buf, hold: holdOwn})
@@ -148,25 +151,25 @@ func (c *Client) sendFlow(cn *conn, f *flow) {
 // publish0 sends a QoS 0 message: at once if connected; while
 // reconnecting, if Reconnect.QueueQoS0, once there is a connection again.
 func (c *Client) publish0(ctx context.Context, buf []byte) error {
-	f := &flow{} // its place in the offline queue, if any
+	queued := 0 // its bytes in the offline queue, if it waits there
 	for {
 		c.mu.Lock()
 		if cn := c.current(); cn != nil {
-			c.unqueue(f)
+			c.unqueue(&queued)
 			c.mu.Unlock()
 			return cn.sendPooled(ctx, buf, true)
 		}
 		err := c.offlineErr(packet.QoS0)
-		if err == nil && f.queued == 0 {
+		if err == nil && queued == 0 {
 			switch {
 			case c.roomFor(len(buf)):
-				c.reserve(f, len(buf))
+				c.reserve(&queued, len(buf))
 			case c.cfg.Reconnect.FailWhenFull:
 				err = c.queueFull()
 			}
 		}
 		if err != nil {
-			c.unqueue(f)
+			c.unqueue(&queued)
 			c.mu.Unlock()
 			putBuf(buf)
 			return err
@@ -177,7 +180,7 @@ func (c *Client) publish0(ctx context.Context, buf []byte) error {
 		case <-freed:
 		case <-ctx.Done():
 			c.mu.Lock()
-			c.unqueue(f)
+			c.unqueue(&queued)
 			c.mu.Unlock()
 			putBuf(buf)
 			return ctx.Err()
@@ -212,20 +215,22 @@ func (c *Client) queueFull() error {
 		ErrQueueFull, c.queued, c.queuedB, r.QueueBytes, r.QueueMessages, r.QueueBytes)
 }
 
-// reserve counts f's n bytes in the offline queue. c.mu must be held.
-func (c *Client) reserve(f *flow, n int) {
-	f.queued = n
+// reserve counts a message of n bytes in the offline queue, recording n
+// in *queued. c.mu must be held.
+func (c *Client) reserve(queued *int, n int) {
+	*queued = n
 	c.queued++
 	c.queuedB += n
 }
 
-// unqueue takes f out of the offline queue, if it is there, and wakes those
-// waiting for room. c.mu must be held.
-func (c *Client) unqueue(f *flow) {
-	if f.queued > 0 {
+// unqueue takes the message whose bytes *queued counts out of the offline
+// queue, if it is there, and wakes those waiting for room. c.mu must be
+// held.
+func (c *Client) unqueue(queued *int) {
+	if *queued > 0 {
 		c.queued--
-		c.queuedB -= f.queued
-		f.queued = 0
+		c.queuedB -= *queued
+		*queued = 0
 		c.wakeFreed()
 	}
 }
@@ -237,7 +242,7 @@ func (c *Client) unplace(f *flow) {
 		f.slot = false
 		<-c.inflight
 	}
-	c.unqueue(f)
+	c.unqueue(&f.queued)
 }
 
 // register takes a free packet identifier, waiting for one if all are in
@@ -250,13 +255,15 @@ func (c *Client) register(ctx context.Context, queue bool, add func(id uint16)) 
 	for {
 		c.mu.Lock()
 		cn := c.current()
-		if cn == nil && (!queue || c.offlineErr(packet.QoS1) != nil) {
+		if cn == nil {
 			err := ErrNotConnected
 			if queue {
-				err = c.offlineErr(packet.QoS1)
+				err = c.offlineErr(packet.QoS1) // nil while reconnecting
 			}
-			c.mu.Unlock()
-			return nil, err
+			if err != nil {
+				c.mu.Unlock()
+				return nil, err
+			}
 		}
 		if id, ok := c.ids.take(); ok {
 			add(id)

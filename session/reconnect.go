@@ -311,7 +311,7 @@ func (c *Client) resubscribe(ctx context.Context) {
 		return
 	}
 	// The end of cn ends the wait too: it fails every request.
-	for _, batch := range c.batches(subs) {
+	for _, batch := range packets(c.cfg.MaxPacketSize, subs, func(s Subscription) int { return 2 + len(s.Filter) + 1 }) {
 		p := packet.Subscribe{PacketID: 1, Filters: make([]packet.Subscription, len(batch))}
 		for i, s := range batch {
 			p.Filters[i] = packet.Subscription{Filter: []byte(s.Filter), QoS: s.QoS}
@@ -326,20 +326,4 @@ func (c *Client) resubscribe(ctx context.Context) {
 		}
 	}
 	c.log.Info("mqtt: subscribed again after reconnecting", "client_id", c.cfg.ClientID, "filters", len(subs))
-}
-
-// batches splits subs into SUBSCRIBE packets within Config.MaxPacketSize.
-func (c *Client) batches(subs []Subscription) [][]Subscription {
-	var out [][]Subscription
-	size, limit := 0, c.cfg.MaxPacketSize-5-2 // fixed header and packet id
-	for _, s := range subs {
-		n := 2 + len(s.Filter) + 1
-		if len(out) == 0 || size+n > limit {
-			out = append(out, nil)
-			size = 0
-		}
-		out[len(out)-1] = append(out[len(out)-1], s)
-		size += n
-	}
-	return out
 }

@@ -24,20 +24,6 @@ func reconnectConfig(delay time.Duration) Config {
 	return cfg
 }
 
-// disconnect calls Disconnect, which must send DISCONNECT and return nil.
-func disconnect(t *testing.T, c *Client, b interface {
-	Expect([]byte)
-	ExpectClosed()
-}) {
-	t.Helper()
-	dis := async(func() error { return c.Disconnect(context.Background()) })
-	b.Expect(hx("e0 00"))
-	b.ExpectClosed()
-	if err := wait(t, dis); err != nil {
-		t.Errorf("Disconnect: %v", err)
-	}
-}
-
 // TestReconnectResends: with Reconnect and CleanSession false, a cut
 // connection is re-established by the client itself. The Publish calls
 // outstanding keep waiting; on the new connection the client re-sends, in

@@ -93,12 +93,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	if err := wait(t, q4); err != nil {
 		t.Fatal(err)
 	}
-	dis := async(func() error { return c.Disconnect(context.Background()) })
-	b.Expect(hx("e0 00"))
-	b.ExpectClosed()
-	if err := wait(t, dis); err != nil {
-		t.Errorf("Disconnect: %v", err)
-	}
+	disconnect(t, c, b)
 }
 
 // TestCleanSessionDropsFlows checks that with CleanSession true the flows

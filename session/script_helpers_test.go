@@ -209,3 +209,14 @@ func waitDone(t *testing.T, c *Client) {
 		t.Fatalf("the connection did not end within %v", waitLong)
 	}
 }
+
+// disconnect calls Disconnect, which must send DISCONNECT and return nil.
+func disconnect(t *testing.T, c *Client, b *testbroker.Broker) {
+	t.Helper()
+	dis := async(func() error { return c.Disconnect(context.Background()) })
+	b.Expect(hx("e0 00"))
+	b.ExpectClosed()
+	if err := wait(t, dis); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+}

@@ -11,8 +11,7 @@ import (
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
-// flow is an outgoing QoS 1 or QoS 2 message awaiting its acknowledgement,
-// or a QoS 0 message queued while reconnecting.
+// flow is an outgoing QoS 1 or QoS 2 message awaiting its acknowledgement.
 type flow struct {
 	seq      uint64 // the order of Publish calls, for re-sending [MQTT-4.4.0-1]
 	id       uint16
@@ -183,7 +182,6 @@ func (c *Client) connLost(cn *conn, cause error) {
 		c.conn = nil
 	}
 	reconnecting := c.sup != nil && !errors.Is(cause, ErrDisconnected)
-	var forget []uint64
 	for id, f := range c.flows {
 		if c.cfg.CleanSession && (f.sent || !reconnecting) {
 			f.finish(err)
@@ -192,16 +190,13 @@ func (c *Client) connLost(cn *conn, cause error) {
 			if f.slot {
 				<-c.inflight
 			}
-			c.unqueue(f)
-			forget = append(forget, f.seq)
+			c.unqueue(&f.queued)
+			c.storeDelete(f.seq)
 			continue
 		}
 		if !reconnecting {
 			f.finish(err)
 		}
-	}
-	if len(forget) > 0 && c.cfg.Store != nil {
-		go c.storeDelete(forget) // not under c.mu
 	}
 	for id, r := range c.requests {
 		r.err = err
@@ -265,11 +260,7 @@ func (c *Client) complete(id uint16, t packet.Type) {
 		putBuf(f.buf)
 	}
 	f.finish(nil)
-	if c.cfg.Store != nil {
-		if err := c.cfg.Store.DeleteOutgoing(f.seq); err != nil {
-			c.log.Error("mqtt: store: forgetting an acknowledged message", "seq", f.seq, "error", err)
-		}
-	}
+	c.storeDelete(f.seq)
 }
 
 // pubrec moves a QoS 2 flow to its second half: the PUBLISH is never sent

@@ -263,10 +263,5 @@ func TestStoreBeforeFirstWrite(t *testing.T) {
 // closeScripted disconnects c from the scripted broker b.
 func closeScripted(t *testing.T, c *Client, b *testbroker.Broker) {
 	t.Helper()
-	dis := async(func() error { return c.Disconnect(context.Background()) })
-	b.Expect(hx("e0 00"))
-	b.ExpectClosed()
-	if err := wait(t, dis); err != nil {
-		t.Errorf("Disconnect: %v", err)
-	}
+	disconnect(t, c, b)
 }

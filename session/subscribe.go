@@ -137,17 +137,7 @@ func (c *Client) unsubscribed(filters []string) {
 // UNSUBSCRIBE packets as Config.MaxPacketSize allows. It sends them all,
 // then waits for their acknowledgements.
 func (c *Client) UnsubscribeAll(ctx context.Context) error {
-	var batches [][]string
-	size, limit := 0, c.cfg.MaxPacketSize-5-2 // fixed header and packet id
-	for _, f := range c.router.filters() {
-		n := 2 + len(f)
-		if len(batches) == 0 || size+n > limit {
-			batches = append(batches, nil)
-			size = 0
-		}
-		batches[len(batches)-1] = append(batches[len(batches)-1], f)
-		size += n
-	}
+	batches := packets(c.cfg.MaxPacketSize, c.router.filters(), func(f string) int { return 2 + len(f) })
 	reqs := make([]*request, 0, len(batches))
 	var errs error
 	for _, b := range batches {
@@ -166,6 +156,24 @@ func (c *Client) UnsubscribeAll(ctx context.Context) error {
 		c.unsubscribed(batches[i])
 	}
 	return errs
+}
+
+// packets splits items into groups, each small enough for one SUBSCRIBE or
+// UNSUBSCRIBE of at most maxPacket bytes, size giving the bytes of each
+// item in the packet.
+func packets[T any](maxPacket int, items []T, size func(T) int) [][]T {
+	var out [][]T
+	n, limit := 0, maxPacket-5-2 // fixed header and packet id
+	for _, it := range items {
+		s := size(it)
+		if len(out) == 0 || n+s > limit {
+			out = append(out, nil)
+			n = 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], it)
+		n += s
+	}
+	return out
 }
 
 // request sends a SUBSCRIBE or UNSUBSCRIBE and waits for its
