@@ -16,7 +16,7 @@ func newSessionClient(t testing.TB, addr, id string, clean bool) *psession.Clien
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	c, err := psession.New(psession.Config{Address: host, Port: p, ClientID: id, CleanSession: clean, ConnectionTimeout: wait})
+	c, err := psession.New(psession.Config{Address: host, Port: p, ClientID: id, PersistentSession: !clean, ConnectionTimeout: wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func newSessionClientWithDefault(t testing.TB, addr, id string, h psession.Handl
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	c, err := psession.New(psession.Config{Address: host, Port: p, ClientID: id, ConnectionTimeout: wait, DefaultHandler: h})
+	c, err := psession.New(psession.Config{Address: host, Port: p, ClientID: id, PersistentSession: true, ConnectionTimeout: wait, DefaultHandler: h})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func ExampleServer() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := session.New(session.Config{Address: "tcp://" + l.Addr().String(), ClientID: "example", CleanSession: true})
+	c, err := session.New(session.Config{Address: "tcp://" + l.Addr().String(), ClientID: "example"})
 	if err != nil {
 		log.Fatal(err)
 	}

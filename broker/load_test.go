@@ -106,7 +106,7 @@ func TestManyClients(t *testing.T) {
 			}
 		})
 		c, err := psession.New(psession.Config{Address: "tcp://" + addr, ClientID: fmt.Sprintf("load-%d", i),
-			CleanSession: true, ConnectionTimeout: 30 * time.Second, DefaultHandler: h})
+			ConnectionTimeout: 30 * time.Second, DefaultHandler: h})
 		if err != nil {
 			t.Fatal(err)
 		}

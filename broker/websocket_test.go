@@ -33,7 +33,7 @@ func TestWebSocket(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	ws, err := psession.New(psession.Config{Address: "ws://" + l.Addr().String() + "/mqtt", ClientID: "ws", CleanSession: true})
+	ws, err := psession.New(psession.Config{Address: "ws://" + l.Addr().String() + "/mqtt", ClientID: "ws"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestWebSocketHandler(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := psession.New(psession.Config{Address: "ws://" + strings.TrimPrefix(hs.URL, "http://") + "/mqtt", ClientID: "h", CleanSession: true})
+	c, err := psession.New(psession.Config{Address: "ws://" + strings.TrimPrefix(hs.URL, "http://") + "/mqtt", ClientID: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}

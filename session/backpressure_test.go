@@ -171,7 +171,7 @@ func TestBackpressure(t *testing.T) {
 	fb := newFloodBroker(flood, payload)
 	sleeping := make(chan struct{})
 	got := make(chan uint64, flood)
-	c, err := New(Config{ClientID: "c1", CleanSession: true, KeepAlive: time.Second, Dial: fb.dial,
+	c, err := New(Config{ClientID: "c1", KeepAlive: time.Second, Dial: fb.dial,
 		DefaultHandler: HandlerFunc(func(m *Message) {
 			seq := binary.BigEndian.Uint64(m.Payload)
 			if seq == 0 {
@@ -241,7 +241,7 @@ func TestPingrespBehindBacklog(t *testing.T) {
 	fb.pingLag = 600 * time.Millisecond
 	sleeping := make(chan struct{})
 	var handled atomic.Int64
-	c, err := New(Config{ClientID: "c1", CleanSession: true, KeepAlive: time.Second, PingTimeout: 2 * time.Second,
+	c, err := New(Config{ClientID: "c1", KeepAlive: time.Second, PingTimeout: 2 * time.Second,
 		MessageQueue: 8, Dial: fb.dial,
 		DefaultHandler: HandlerFunc(func(m *Message) {
 			if handled.Add(1) == 1 {

@@ -22,7 +22,7 @@ import (
 // The session state (outgoing QoS 1 and 2 messages awaiting their
 // acknowledgements, incoming QoS 2 identifiers awaiting PUBREL, and the
 // subscriptions) belongs to the Client and outlives each connection, so that
-// a later Connect with CleanSession false resumes it.
+// a later Connect with PersistentSession resumes it.
 type Client struct {
 	cfg       Config
 	creds     auth.Credentials
@@ -132,7 +132,7 @@ func hasScheme(s string) bool {
 // naming the return code; a failure to dial or a broken handshake says
 // which step failed.
 //
-// With CleanSession false, Connect re-sends the messages whose
+// With PersistentSession, Connect re-sends the messages whose
 // acknowledgement was outstanding when the last connection ended (or, with
 // a Config.Store, when the last process ended), in their original order
 // [MQTT-4.4.0-1].
@@ -153,7 +153,7 @@ func (c *Client) Connect(ctx context.Context) (sessionPresent bool, err error) {
 	if last != nil {
 		last.wait() // the previous connection's goroutines have ended or are ending
 	}
-	if c.cfg.CleanSession {
+	if !c.cfg.PersistentSession {
 		if err := c.resetStore(); err != nil {
 			return false, err
 		}
@@ -274,7 +274,7 @@ func (c *Client) handshakeErr(ctx context.Context, step string, err error) error
 func (c *Client) connectPacket() *packet.Connect {
 	p := &packet.Connect{
 		ClientID:     []byte(c.cfg.ClientID),
-		CleanSession: c.cfg.CleanSession,
+		CleanSession: !c.cfg.PersistentSession, // the CleanSession parameter
 		KeepAlive:    c.cfg.keepAliveSeconds(),
 		UsernameFlag: c.creds.UsernameFlag,
 		PasswordFlag: c.creds.PasswordFlag,

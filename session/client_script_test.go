@@ -31,7 +31,7 @@ func TestConnectBytes(t *testing.T) {
 		want: connectC1,
 	}, {
 		name: "session kept, keepalive off",
-		cfg:  Config{ClientID: "c1", KeepAlive: -1},
+		cfg:  Config{ClientID: "c1", KeepAlive: -1, PersistentSession: true},
 		want: hx(`10 0e
 			00 04 4d 51 54 54 04
 			00          flags: none
@@ -39,7 +39,7 @@ func TestConnectBytes(t *testing.T) {
 			00 02 63 31`),
 	}, {
 		name: "keepalive rounded up to whole seconds",
-		cfg:  Config{ClientID: "c1", CleanSession: true, KeepAlive: 1500 * time.Millisecond},
+		cfg:  Config{ClientID: "c1", KeepAlive: 1500 * time.Millisecond},
 		want: hx(`10 0e
 			00 04 4d 51 54 54 04
 			02
@@ -47,7 +47,7 @@ func TestConnectBytes(t *testing.T) {
 			00 02 63 31`),
 	}, {
 		name: "default keepalive",
-		cfg:  Config{ClientID: "c1", CleanSession: true},
+		cfg:  Config{ClientID: "c1"},
 		want: hx(`10 0e
 			00 04 4d 51 54 54 04
 			02
@@ -55,7 +55,7 @@ func TestConnectBytes(t *testing.T) {
 			00 02 63 31`),
 	}, {
 		name: "will QoS 1 retained, user and password, session kept",
-		cfg: Config{ClientID: "c1", KeepAlive: 60 * time.Second, User: "u", UserPassword: "pw",
+		cfg: Config{ClientID: "c1", PersistentSession: true, KeepAlive: 60 * time.Second, User: "u", UserPassword: "pw",
 			Will: &Will{Topic: "w/t", Payload: []byte("bye"), QoS: packet.QoS1, Retain: true}},
 		want: hx(`10 1f        remaining length 31
 			00 04 4d 51 54 54 04
@@ -68,7 +68,7 @@ func TestConnectBytes(t *testing.T) {
 			00 02 70 77       password "pw"`),
 	}, {
 		name: "will QoS 2 with an empty message, not retained",
-		cfg: Config{ClientID: "c1", CleanSession: true, KeepAlive: 30 * time.Second,
+		cfg: Config{ClientID: "c1", KeepAlive: 30 * time.Second,
 			Will: &Will{Topic: "w", QoS: packet.QoS2}},
 		want: hx(`10 13
 			00 04 4d 51 54 54 04
@@ -79,7 +79,7 @@ func TestConnectBytes(t *testing.T) {
 			00 00       will message: empty`),
 	}, {
 		name: "user name without password",
-		cfg:  Config{ClientID: "c1", CleanSession: true, KeepAlive: 30 * time.Second, User: "u"},
+		cfg:  Config{ClientID: "c1", KeepAlive: 30 * time.Second, User: "u"},
 		want: hx(`10 11
 			00 04 4d 51 54 54 04
 			82          flags: user name, clean session
@@ -88,7 +88,7 @@ func TestConnectBytes(t *testing.T) {
 			00 01 75`),
 	}, {
 		name: "user name and password",
-		cfg:  Config{ClientID: "c1", CleanSession: true, KeepAlive: 30 * time.Second, User: "u", UserPassword: "pw"},
+		cfg:  Config{ClientID: "c1", KeepAlive: 30 * time.Second, User: "u", UserPassword: "pw"},
 		want: hx(`10 15
 			00 04 4d 51 54 54 04
 			c2          flags: user name, password, clean session
@@ -109,6 +109,30 @@ func TestConnectBytes(t *testing.T) {
 			}
 			if !c.Connected() {
 				t.Error("Connected() is false after Connect")
+			}
+		})
+	}
+}
+
+// TestZeroConfigCleanSession checks that the zero Config, given only a
+// ClientID, asks for a clean session: its CONNECT has the CleanSession flag
+// set [MQTT-3.1.2-6], so that the broker keeps nothing once the connection
+// ends. A persistent session is PersistentSession, which clears the flag
+// [MQTT-3.1.2-4].
+func TestZeroConfigCleanSession(t *testing.T) {
+	leaktest.Check(t)
+	for _, persistent := range []bool{false, true} {
+		t.Run("PersistentSession="+strconv.FormatBool(persistent), func(t *testing.T) {
+			leaktest.Check(t)
+			c, b := newScripted(t, Config{ClientID: "c1", PersistentSession: persistent})
+			done := connectAsync(c)
+			p := b.ExpectType(packet.TypeConnect).(*packet.Connect)
+			if p.CleanSession == persistent {
+				t.Errorf("CONNECT CleanSession = %v with PersistentSession %v, want %v", p.CleanSession, persistent, !persistent)
+			}
+			b.SendPacket(&packet.Connack{})
+			if r := wait(t, done); r.err != nil {
+				t.Fatalf("Connect: %v", r.err)
 			}
 		})
 	}
@@ -165,7 +189,7 @@ func TestConnectSessionPresent(t *testing.T) {
 	for _, present := range []bool{false, true} {
 		t.Run(strconv.FormatBool(present), func(t *testing.T) {
 			leaktest.Check(t)
-			c, b := newScripted(t, Config{ClientID: "c1", KeepAlive: 30 * time.Second})
+			c, b := newScripted(t, Config{ClientID: "c1", PersistentSession: true, KeepAlive: 30 * time.Second})
 			done := connectAsync(c)
 			b.ExpectType(packet.TypeConnect)
 			ack := []byte{0x20, 0x02, 0x00, 0x00}

@@ -54,8 +54,8 @@ type Will struct {
 }
 
 // Config holds the connection parameters of a Client. Its zero value, with
-// an Address and a ClientID, connects over plain TCP to port 1883 with the
-// documented defaults. New validates it once, before any network I/O, and
+// an Address and a ClientID, connects over plain TCP to port 1883 with a
+// clean session (PersistentSession false) and the documented defaults. New validates it once, before any network I/O, and
 // keeps a copy: changing a Config after New has no effect on the Client.
 type Config struct {
 	// Address is the broker's IP address or host name. It may also be a URL
@@ -88,9 +88,15 @@ type Config struct {
 	// ClientID identifies the client and its session to the server
 	// [MQTT-3.1.3-2]. It must not be empty.
 	ClientID string
-	// CleanSession starts a new session that ends with the connection;
-	// false resumes the session the server holds for ClientID.
-	CleanSession bool
+	// PersistentSession keeps the session on the server across
+	// connections: false (the default) sends CleanSession 1, so the server
+	// starts a new session that ends with the connection and leaves nothing
+	// behind; true sends CleanSession 0 and resumes the session the server
+	// holds for ClientID [MQTT-3.1.2-4] [MQTT-3.1.2-6]. The CleanSession
+	// connection parameter is its negation:
+	//
+	//	cfg.PersistentSession = !cleanSession
+	PersistentSession bool
 
 	// KeepAlive is the longest the client stays silent: it sends PINGREQ
 	// when it has sent nothing for this long [MQTT-3.1.2-23]. Zero means
@@ -140,9 +146,9 @@ type Config struct {
 	Reconnect *Reconnect
 	// Store keeps the session state: the outgoing QoS 1 and QoS 2 messages
 	// awaiting acknowledgement and the identifiers of incoming QoS 2
-	// messages awaiting PUBREL. New loads it; with CleanSession true,
+	// messages awaiting PUBREL. New loads it; without PersistentSession,
 	// Connect empties it. Nil keeps the state in the Client's memory only.
-	// With a store.File and CleanSession false, a process that restarts
+	// With a store.File and PersistentSession, a process that restarts
 	// with the same ClientID and directory finishes what the old one began.
 	Store store.Store
 }

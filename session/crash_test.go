@@ -31,8 +31,8 @@ const (
 )
 
 // TestKilledPublisher kills a publisher process with SIGKILL mid-stream,
-// again and again, and restarts it with the same ClientID, CleanSession
-// false and the same store directory, against a real Mosquitto with
+// again and again, and restarts it with the same ClientID, a
+// persistent session and the same store directory, against a real Mosquitto with
 // persistence on. Each run loads the store, re-sends what the last one
 // left unacknowledged (DUP set) and goes on from the next seq; the last
 // run is left to finish. The subscriber, whose connection is never cut,
@@ -51,7 +51,7 @@ func TestKilledPublisher(t *testing.T) {
 	counts := make([]int, n+1) // by message number
 	distinct := 0
 	all := make(chan struct{})
-	sub := mosqConnect(t, b, Config{ClientID: "crash-sub", CleanSession: false})
+	sub := mosqConnect(t, b, Config{ClientID: "crash-sub", PersistentSession: true})
 	mosqSubscribe(t, sub, HandlerFunc(func(m *Message) {
 		if len(m.Payload) != 8 {
 			t.Errorf("message on %s with a payload of %d bytes", m.Topic, len(m.Payload))
@@ -223,7 +223,7 @@ func TestHelperStorePublisher(t *testing.T) {
 	c, err := New(Config{
 		Address:           os.Getenv(helperAddrEnv),
 		ClientID:          "crash-pub",
-		CleanSession:      false,
+		PersistentSession: true,
 		ConnectionTimeout: 10 * time.Second,
 		Store:             storeChecker{s},
 		Reconnect:         &Reconnect{},

@@ -32,7 +32,7 @@
 // With Config.Reconnect the client re-establishes a lost connection by
 // itself, with jittered exponential backoff, trying several brokers in
 // turn; a refusal for bad credentials is reported, never retried in a
-// loop. With CleanSession false the session survives: unacknowledged QoS
+// loop. With PersistentSession the session survives: unacknowledged QoS
 // 1 and 2 messages are sent again, with DUP set, and PUBRELs, in their
 // original order [MQTT-4.4.0-1]; a QoS 2 PUBLISH whose PUBREC came is never
 // sent again [MQTT-4.3.3-1]; received QoS 2 messages awaiting PUBREL are

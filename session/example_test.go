@@ -42,7 +42,7 @@ func Example() {
 }
 
 // A client that never loses a QoS 1 or QoS 2 message: it reconnects by
-// itself, keeps its session on the broker (CleanSession false) and on disk,
+// itself, keeps its session on the broker (PersistentSession) and on disk,
 // so that a restarted process finishes what the last one began.
 func ExampleReconnect() {
 	st, err := store.Open("/var/lib/sensor-7/mqtt", store.Options{}) // fsync per message
@@ -51,9 +51,10 @@ func ExampleReconnect() {
 	}
 	defer st.Close()
 	c, err := session.New(session.Config{
-		Address:  "broker.example",
-		ClientID: "sensor-7",
-		Store:    st,
+		Address:           "broker.example",
+		ClientID:          "sensor-7",
+		PersistentSession: true, // CleanSession 0: the broker keeps the session
+		Store:             st,
 		Reconnect: &session.Reconnect{
 			Addresses:        []string{"broker-2.example", "broker-3.example:1884"},
 			OnConnectionLost: func(err error) { log.Printf("connection lost: %v", err) },

@@ -58,7 +58,7 @@ func proxiedConfig(t *testing.T, p *faultproxy.Proxy, id string) Config {
 	host, port := splitHostPort(t, p.Addr())
 	return Config{
 		Address: host, Port: port, ClientID: id, ConnectionTimeout: 5 * time.Second,
-		KeepAlive: 5 * time.Second,
+		KeepAlive: 5 * time.Second, PersistentSession: true,
 		Reconnect: &Reconnect{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, StableAfter: 20 * time.Millisecond},
 	}
 }

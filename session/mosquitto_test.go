@@ -89,7 +89,7 @@ func TestMosquittoVolume(t *testing.T) {
 			var mu sync.Mutex
 			var got []seen
 			all := make(chan struct{})
-			sub := mosqConnect(t, b, Config{ClientID: fmt.Sprintf("sub%d", qos), CleanSession: true})
+			sub := mosqConnect(t, b, Config{ClientID: fmt.Sprintf("sub%d", qos)})
 			topic := fmt.Sprintf("volume/%d", qos)
 			mosqSubscribe(t, sub, HandlerFunc(func(m *Message) {
 				if m.QoS != qos {
@@ -103,7 +103,7 @@ func TestMosquittoVolume(t *testing.T) {
 				mu.Unlock()
 			}), topic, qos)
 
-			pub := mosqConnect(t, b, Config{ClientID: fmt.Sprintf("pub%d", qos), CleanSession: true})
+			pub := mosqConnect(t, b, Config{ClientID: fmt.Sprintf("pub%d", qos)})
 			start := time.Now()
 			var wg sync.WaitGroup
 			for p := range publishers {
@@ -151,7 +151,7 @@ func TestMosquittoVolume(t *testing.T) {
 func TestMosquittoRetained(t *testing.T) {
 	leaktest.Check(t)
 	b := mosquittotest.Start(t, mosquittotest.Options{})
-	pub := mosqConnect(t, b, Config{ClientID: "pub", CleanSession: true})
+	pub := mosqConnect(t, b, Config{ClientID: "pub"})
 	ctx := context.Background()
 	for _, m := range []Message{
 		{Topic: "r/kept", Payload: []byte("keep"), QoS: packet.QoS1, Retain: true},
@@ -164,7 +164,7 @@ func TestMosquittoRetained(t *testing.T) {
 		}
 	}
 	in := newInbox()
-	sub := mosqConnect(t, b, Config{ClientID: "later", CleanSession: true})
+	sub := mosqConnect(t, b, Config{ClientID: "later"})
 	mosqSubscribe(t, sub, in, "r/#", packet.QoS1)
 	m := in.next(t)
 	checkMessage(t, m, "r/kept", "keep", packet.QoS1)
@@ -204,17 +204,17 @@ func TestMosquittoWill(t *testing.T) {
 	leaktest.Check(t)
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	in := newInbox()
-	watcher := mosqConnect(t, b, Config{ClientID: "watcher", CleanSession: true})
+	watcher := mosqConnect(t, b, Config{ClientID: "watcher"})
 	mosqSubscribe(t, watcher, in, "will/#", packet.QoS1)
 
-	polite := mosqConnect(t, b, Config{ClientID: "polite", CleanSession: true,
+	polite := mosqConnect(t, b, Config{ClientID: "polite",
 		Will: &Will{Topic: "will/polite", Payload: []byte("unexpected"), QoS: packet.QoS1}})
 	if err := polite.Disconnect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	d := &closableDial{addr: b.Addr()}
-	cut := mosqConnect(t, b, Config{ClientID: "cut", CleanSession: true, Dial: d.dial,
+	cut := mosqConnect(t, b, Config{ClientID: "cut", Dial: d.dial,
 		Will: &Will{Topic: "will/cut", Payload: []byte("gone"), QoS: packet.QoS1}})
 	d.cut()
 	waitDone(t, cut)
@@ -222,7 +222,7 @@ func TestMosquittoWill(t *testing.T) {
 	in.none(t, 300*time.Millisecond)
 }
 
-// TestMosquittoPersistentSession checks a CleanSession false subscriber
+// TestMosquittoPersistentSession checks a persistent-session subscriber
 // [MQTT-3.1.2-4] [MQTT-3.1.2-5]: it disconnects, misses QoS 1 messages,
 // reconnects with the session present [MQTT-3.2.2-2] and receives them,
 // in order, with its handler still registered (subscriptions are session
@@ -231,7 +231,7 @@ func TestMosquittoPersistentSession(t *testing.T) {
 	leaktest.Check(t)
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	in := newInbox()
-	sub := mosqClient(t, b, Config{ClientID: "persistent", CleanSession: false})
+	sub := mosqClient(t, b, Config{ClientID: "persistent", PersistentSession: true})
 	ctx := context.Background()
 	if present, err := sub.Connect(ctx); err != nil || present {
 		t.Fatalf("first Connect = %v, %v; want false, nil", present, err)
@@ -241,7 +241,7 @@ func TestMosquittoPersistentSession(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pub := mosqConnect(t, b, Config{ClientID: "pub", CleanSession: true})
+	pub := mosqConnect(t, b, Config{ClientID: "pub"})
 	for i := range 20 {
 		if err := pub.Publish(ctx, Message{Topic: "p/x", Payload: []byte{byte(i)}, QoS: packet.QoS1}); err != nil {
 			t.Fatal(err)
@@ -266,13 +266,13 @@ func TestMosquittoUnsubscribeAll(t *testing.T) {
 	leaktest.Check(t)
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	in, def := newInbox(), newInbox()
-	sub := mosqConnect(t, b, Config{ClientID: "sub", CleanSession: true, DefaultHandler: def})
+	sub := mosqConnect(t, b, Config{ClientID: "sub", DefaultHandler: def})
 	codes, err := sub.Subscribe(context.Background(), in,
 		Subscription{Filter: "u/a", QoS: packet.QoS1}, Subscription{Filter: "u/b/#", QoS: packet.QoS2}, Subscription{Filter: "u/+/c", QoS: packet.QoS1})
 	if err != nil || len(codes) != 3 {
 		t.Fatalf("Subscribe: %v, %v", codes, err)
 	}
-	pub := mosqConnect(t, b, Config{ClientID: "pub", CleanSession: true})
+	pub := mosqConnect(t, b, Config{ClientID: "pub"})
 	topics := []string{"u/a", "u/b/x", "u/z/c"}
 	for _, topic := range topics {
 		if err := pub.Publish(context.Background(), Message{Topic: topic, Payload: []byte("1"), QoS: packet.QoS1}); err != nil {
@@ -298,7 +298,7 @@ func TestMosquittoUnsubscribeAll(t *testing.T) {
 func TestMosquittoWrongPassword(t *testing.T) {
 	leaktest.Check(t)
 	b := mosquittotest.Start(t, mosquittotest.Options{Users: map[string]string{"alice": "secret"}})
-	c := mosqClient(t, b, Config{ClientID: "alice-wrong", CleanSession: true, User: "alice", UserPassword: "wrong"})
+	c := mosqClient(t, b, Config{ClientID: "alice-wrong", User: "alice", UserPassword: "wrong"})
 	_, err := c.Connect(context.Background())
 	var ce *ConnectError
 	if !errors.As(err, &ce) || ce.Code != packet.RefusedNotAuthorized {
@@ -308,7 +308,7 @@ func TestMosquittoWrongPassword(t *testing.T) {
 		!strings.Contains(err.Error(), "return code 5") {
 		t.Errorf("error %q does not match ErrConnectionRefused or does not name the reason", err)
 	}
-	ok := mosqClient(t, b, Config{ClientID: "alice", CleanSession: true, User: "alice", UserPassword: "secret"})
+	ok := mosqClient(t, b, Config{ClientID: "alice", User: "alice", UserPassword: "secret"})
 	if _, err := ok.Connect(context.Background()); err != nil {
 		t.Errorf("Connect with the right password: %v", err)
 	}

@@ -20,7 +20,7 @@ import (
 // If ctx ends after the message was handed to the connection, Publish
 // returns ctx's error but the exchange goes on: the message may still be
 // delivered. If the connection ends first, Publish returns an error
-// matching ErrConnectionLost: with CleanSession false the message stays in
+// matching ErrConnectionLost: with PersistentSession the message stays in
 // the session and is sent again, with DUP set, by the next Connect.
 //
 // Publish must not be called with QoS 1 or 2 from a handler with a context

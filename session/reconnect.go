@@ -42,11 +42,11 @@ var ErrQueueFull = errors.New("mqtt: offline queue full")
 // every Publish waiting for the connection. A refusal for "server
 // unavailable" is retried.
 //
-// With CleanSession false, the session goes on across reconnections:
+// With PersistentSession, the session goes on across reconnections:
 // unacknowledged QoS 1 and QoS 2 messages are sent again, with DUP set,
 // and PUBRELs for QoS 2 messages that had their PUBREC, in their original
 // order [MQTT-4.4.0-1]; a Publish waiting for its acknowledgement keeps
-// waiting. With CleanSession true, a Publish whose message was sent on the
+// waiting. Without PersistentSession, a Publish whose message was sent on the
 // lost connection returns an error matching ErrConnectionLost, as the
 // server has forgotten it. When the server reports that it holds no
 // session (Session Present 0), the client subscribes again to every

@@ -24,7 +24,7 @@ func reconnectConfig(delay time.Duration) Config {
 	return cfg
 }
 
-// TestReconnectResends: with Reconnect and CleanSession false, a cut
+// TestReconnectResends: with Reconnect and PersistentSession, a cut
 // connection is re-established by the client itself. The Publish calls
 // outstanding keep waiting; on the new connection the client re-sends, in
 // the original order [MQTT-4.4.0-1], the QoS 1 PUBLISH with DUP set

@@ -13,11 +13,11 @@ import (
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
-// keptConfig is scriptConfig with CleanSession false: the session outlives
+// keptConfig is scriptConfig with PersistentSession: the session outlives
 // the connection [MQTT-3.1.2-4]. Its CONNECT is connectKept.
 func keptConfig() Config {
 	cfg := scriptConfig()
-	cfg.CleanSession = false
+	cfg.PersistentSession = true
 	return cfg
 }
 
@@ -28,7 +28,7 @@ var connectKept = hx(`10 0e
 	00 02 63 31`)
 
 // TestResendAfterReconnect checks the client's side of message delivery
-// retry (section 4.4). With CleanSession false the connection is cut with
+// retry (section 4.4). With PersistentSession the connection is cut with
 // three flows outstanding: QoS 1 awaiting PUBACK, QoS 2 whose PUBREC came
 // (PUBREL sent, awaiting PUBCOMP), QoS 2 awaiting PUBREC. Their Publish
 // calls fail with ErrConnectionLost. On the next connection, with a
@@ -96,7 +96,7 @@ func TestResendAfterReconnect(t *testing.T) {
 	disconnect(t, c, b)
 }
 
-// TestCleanSessionDropsFlows checks that with CleanSession true the flows
+// TestCleanSessionDropsFlows checks that without PersistentSession the flows
 // end with the connection [MQTT-3.1.2-6]: nothing is re-sent on the next
 // connection, and their places in the window are free again.
 func TestCleanSessionDropsFlows(t *testing.T) {
@@ -123,7 +123,7 @@ func TestCleanSessionDropsFlows(t *testing.T) {
 	}
 }
 
-// TestInboundQoS2SurvivesReconnect checks that with CleanSession false the
+// TestInboundQoS2SurvivesReconnect checks that with PersistentSession the
 // client remembers, across connections, a received QoS 2 message awaiting
 // PUBREL: the server's re-sent PUBLISH (DUP) is answered with PUBREC and
 // not delivered again [MQTT-4.3.3-2] [MQTT-4.4.0-1].

@@ -24,7 +24,7 @@ const waitLong = 5 * time.Second
 // session and a keepalive long enough never to fire. Its CONNECT is
 // connectC1.
 func scriptConfig() Config {
-	return Config{ClientID: "c1", CleanSession: true, KeepAlive: 30 * time.Second}
+	return Config{ClientID: "c1", KeepAlive: 30 * time.Second}
 }
 
 // connectC1 is the CONNECT of scriptConfig.

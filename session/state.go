@@ -133,7 +133,7 @@ func putBuf(b []byte) {
 // in their original order, then starts the goroutines.
 func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn {
 	cn := c.newConn(nc, r)
-	if c.cfg.CleanSession || !sessionPresent {
+	if !c.cfg.PersistentSession || !sessionPresent {
 		// The server holds no QoS 2 message of ours awaiting PUBREL.
 		c.forgetInbound()
 	}
@@ -171,8 +171,8 @@ func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn
 }
 
 // connLost updates the session when cn ends: waiters learn that the outcome
-// is unknown; with CleanSession the flows sent on cn end with it. While the
-// client reconnects, with CleanSession false, the waiters of flows go on
+// is unknown; without PersistentSession the flows sent on cn end with it. While the
+// client reconnects, with PersistentSession, the waiters of flows go on
 // waiting: their messages will be sent again.
 func (c *Client) connLost(cn *conn, cause error) {
 	err := cn.lostErr()
@@ -183,7 +183,7 @@ func (c *Client) connLost(cn *conn, cause error) {
 	}
 	reconnecting := c.sup != nil && !errors.Is(cause, ErrDisconnected)
 	for id, f := range c.flows {
-		if c.cfg.CleanSession && (f.sent || !reconnecting) {
+		if !c.cfg.PersistentSession && (f.sent || !reconnecting) {
 			f.finish(err)
 			delete(c.flows, id)
 			c.ids.free(id)

@@ -14,7 +14,8 @@ import (
 // default), mqtts://, ssl:// or tls:// (TLS, port 8883), ws:// and wss://
 // (WebSocket, with the URL's path; see transport.ParseAddress). The user
 // information gives User and UserPassword. Query parameters set
-// client_id, clean_session (true or false), keepalive and connect_timeout
+// client_id, clean_session (true, the default, or false for a persistent
+// session: PersistentSession), keepalive and connect_timeout
 // (seconds or text, see ParseTimeout); any other is refused, so that a typo
 // does not pass silently. The Config is not validated: New does that.
 func ParseURL(rawURL string) (Config, error) {
@@ -57,9 +58,9 @@ func ParseURL(rawURL string) (Config, error) {
 		case "clean_session":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return Config{}, &ConfigError{Field: "CleanSession", Reason: "clean_session=" + strconv.Quote(v) + " is not true or false"}
+				return Config{}, &ConfigError{Field: "PersistentSession", Reason: "clean_session=" + strconv.Quote(v) + " is not true or false"}
 			}
-			cfg.CleanSession = b
+			cfg.PersistentSession = !b // the CleanSession parameter
 		case "keepalive":
 			if cfg.KeepAlive, err = ParseTimeout(v); err != nil {
 				return Config{}, &ConfigError{Field: "KeepAlive", Reason: "cannot read keepalive", Err: err}

@@ -18,11 +18,11 @@ func TestParseURL(t *testing.T) {
 	}{
 		{"mqtt://broker:1884", Config{Address: "broker", Port: 1884}, "mqtt://broker:1884"},
 		{"tcp://10.0.0.1", Config{Address: "10.0.0.1"}, "mqtt://10.0.0.1:1883"},
-		{"mqtts://alice:s%3Acret@broker?client_id=c1&clean_session=true&keepalive=30s&connect_timeout=10%20s",
+		{"mqtts://alice:s%3Acret@broker?client_id=c1&clean_session=false&keepalive=30s&connect_timeout=10%20s",
 			Config{Address: "broker", Option: TLS, User: "alice", UserPassword: "s:cret", ClientID: "c1",
-				CleanSession: true, KeepAlive: 30 * time.Second, ConnectionTimeout: 10 * time.Second}, "mqtts://broker:8883"},
+				PersistentSession: true, KeepAlive: 30 * time.Second, ConnectionTimeout: 10 * time.Second}, "mqtts://broker:8883"},
 		{"ssl://[::1]:9000", Config{Address: "::1", Port: 9000, Option: TLS}, "mqtts://[::1]:9000"},
-		{"ws://bob@broker:8080/mqtt?client_id=c2", Config{Address: "ws://broker:8080/mqtt", User: "bob", ClientID: "c2"}, "ws://broker:8080/mqtt"},
+		{"ws://bob@broker:8080/mqtt?client_id=c2&clean_session=true", Config{Address: "ws://broker:8080/mqtt", User: "bob", ClientID: "c2"}, "ws://broker:8080/mqtt"},
 		{"wss://broker/", Config{Address: "wss://broker/"}, "wss://broker:443/"},
 	}
 	for _, tt := range tests {
@@ -52,7 +52,7 @@ func TestParseURLErrors(t *testing.T) {
 	tests := []struct{ url, field, want string }{
 		{"http://broker", "Address", "scheme"},
 		{"mqtt://broker/topic", "Address", "no path"},
-		{"mqtt://broker?clean_session=maybe", "CleanSession", "maybe"},
+		{"mqtt://broker?clean_session=maybe", "PersistentSession", "maybe"},
 		{"mqtt://broker?keepalive=forever", "KeepAlive", "forever"},
 		{"mqtt://broker?clientid=x", "Address", "clientid"},
 		{"mqtt://broker:port", "Address", "URL"},

@@ -162,7 +162,7 @@ func run(b *brokerProc, c benchCase, id string) (result, error) {
 	defer cancel()
 	topic := "bench/" + id
 	cfg := func(cid string) session.Config {
-		return session.Config{Address: "127.0.0.1", Port: b.port, ClientID: cid, CleanSession: true, MaxInflight: window}
+		return session.Config{Address: "127.0.0.1", Port: b.port, ClientID: cid, MaxInflight: window}
 	}
 	cnt := newCounter(c.n * c.subs)
 	h := session.HandlerFunc(func(*session.Message) { cnt.add() })

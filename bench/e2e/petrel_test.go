@@ -22,11 +22,10 @@ func runPetrel(ctx context.Context, b *broker, c benchCase, profileDir string) (
 	var pubIO, subIO ioCounts
 	cfg := func(role string, io *ioCounts) session.Config {
 		cfg := session.Config{
-			Address:      "127.0.0.1",
-			Port:         b.port,
-			ClientID:     "petrel-" + role + "-" + c.id,
-			CleanSession: true,
-			MaxInflight:  c.window,
+			Address:     "127.0.0.1",
+			Port:        b.port,
+			ClientID:    "petrel-" + role + "-" + c.id,
+			MaxInflight: c.window,
 		}
 		if *flagIO {
 			cfg.Dial = func(ctx context.Context) (net.Conn, error) { return dialCounting(ctx, b.addr(), io) }

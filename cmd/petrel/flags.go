@@ -170,7 +170,7 @@ func (f *connFlags) config(ctx context.Context, e *env) (session.Config, error) 
 	} else if err := packet.ValidateString(cfg.ClientID); err != nil {
 		return cfg, usageErr("-i %q: %s", cfg.ClientID, trimMQTT(err))
 	}
-	cfg.CleanSession = !f.persistent
+	cfg.PersistentSession = f.persistent // -c, as mosquitto_pub: CleanSession 0
 	cfg.KeepAlive = session.Seconds(f.keepAlive)
 	if f.keepAlive == 0 {
 		cfg.KeepAlive = -1 // off

@@ -120,8 +120,8 @@ func TestConfig(t *testing.T) {
 			if cfg.Address != "localhost" || cfg.Port != 0 || cfg.Option != session.Plain || cfg.TLSConfig != nil {
 				t.Errorf("address %q port %d option %v TLS %v, want localhost, 0 (1883), plain, nil", cfg.Address, cfg.Port, cfg.Option, cfg.TLSConfig)
 			}
-			if cfg.ClientID != "petrel-pub-"+pid || !cfg.CleanSession || cfg.KeepAlive != 60*time.Second {
-				t.Errorf("client id %q clean %v keepalive %v", cfg.ClientID, cfg.CleanSession, cfg.KeepAlive)
+			if cfg.ClientID != "petrel-pub-"+pid || cfg.PersistentSession || cfg.KeepAlive != 60*time.Second {
+				t.Errorf("client id %q persistent %v keepalive %v", cfg.ClientID, cfg.PersistentSession, cfg.KeepAlive)
 			}
 			if cfg.Will != nil || cfg.Logger != nil || cfg.ConnectionTimeout != 0 || cfg.User != "" {
 				t.Errorf("unexpected settings: %+v", cfg)
@@ -137,7 +137,7 @@ func TestConfig(t *testing.T) {
 		}},
 		{"session", "sub", []string{"-h", "10.0.0.1", "-p", "1884", "-i", "me", "-k", "0", "-c", "-V", "311"},
 			func(t *testing.T, cfg session.Config, _ *connFlags, _ string) {
-				if cfg.Address != "10.0.0.1" || cfg.Port != 1884 || cfg.ClientID != "me" || cfg.CleanSession || cfg.KeepAlive >= 0 {
+				if cfg.Address != "10.0.0.1" || cfg.Port != 1884 || cfg.ClientID != "me" || !cfg.PersistentSession || cfg.KeepAlive >= 0 {
 					t.Errorf("%+v", cfg)
 				}
 			}},

@@ -6,7 +6,7 @@
 // step, from the test goroutine:
 //
 //	b := testbroker.New(t)
-//	c, _ := session.New(session.Config{Dial: b.Dial, ClientID: "c1", CleanSession: true})
+//	c, _ := session.New(session.Config{Dial: b.Dial, ClientID: "c1"}) // a clean session
 //	go c.Connect(ctx)
 //	b.ExpectPacket(&packet.Connect{ClientID: []byte("c1"), CleanSession: true, KeepAlive: 60})
 //	b.SendPacket(&packet.Connack{})
