@@ -68,6 +68,11 @@ type allowAll struct{}
 func (allowAll) CanPublish(Identity, string) bool   { return true }
 func (allowAll) CanSubscribe(Identity, string) bool { return true }
 
+func isAllowAll(a Authorizer) bool {
+	_, ok := a.(allowAll)
+	return ok
+}
+
 // CertAuthenticator authenticates clients by the TLS client certificate
 // that the listener's tls.Config verified (set its ClientCAs, and
 // ClientAuth to tls.VerifyClientCertIfGiven or

@@ -10,10 +10,19 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	// DefaultMaxConnections is how many network connections the broker
-	// holds at once; a CONNECT beyond it is refused with return code 3
-	// (server unavailable).
+	// DefaultMaxConnections is how many clients the broker holds connected
+	// at once; a CONNECT beyond it is refused with return code 3 (server
+	// unavailable).
 	DefaultMaxConnections = 10000
+	// DefaultMaxPending is how many accepted connections may wait for
+	// their CONNECT to be handled (TLS handshake, CONNECT on its way,
+	// authentication) at once; beyond it the oldest is closed.
+	DefaultMaxPending = 1024
+	// DefaultMaxConnectPacketSize is the largest packet accepted before a
+	// client's CONNECT is accepted: room for a CONNECT with a will of some
+	// tens of kilobytes, little enough that DefaultMaxPending connections
+	// that each send most of one hold at most 68 MiB.
+	DefaultMaxConnectPacketSize = 64 << 10
 	// DefaultMaxInflight is the per-client window of outgoing QoS 1 and
 	// QoS 2 messages that await acknowledgement.
 	DefaultMaxInflight = 64
@@ -39,10 +48,29 @@ const (
 // in memory only, and the limits below at their defaults. New copies the
 // Config; changing it afterwards has no effect.
 type Config struct {
-	// MaxConnections limits the network connections held at once. A client
-	// that connects beyond it gets CONNACK return code 3 (server
-	// unavailable). Zero means DefaultMaxConnections.
+	// MaxConnections limits the clients connected at once (CONNECT
+	// accepted). A client that connects beyond it gets CONNACK return code
+	// 3 (server unavailable). Connections still waiting for their CONNECT
+	// are limited apart, by MaxPending. Zero means DefaultMaxConnections.
 	MaxConnections int
+	// MaxPending limits the connections accepted whose CONNECT has not
+	// been handled yet: in the TLS handshake, sending CONNECT, or being
+	// authenticated. They do not count against MaxConnections. A new
+	// connection beyond the limit closes the oldest pending one, so that
+	// sockets that never send CONNECT cannot keep clients out; each is also
+	// closed at ConnectTimeout. Zero means DefaultMaxPending.
+	MaxPending int
+	// MaxPendingPerIP, if positive, limits the pending connections from one
+	// IP address: a connection beyond it is closed at once. Zero means no
+	// limit per address (NAT gateways put many devices behind one).
+	MaxPendingPerIP int
+	// MaxConnectPacketSize is the largest packet accepted before CONNECT
+	// is accepted (the CONNECT itself, will and password included); a
+	// larger one closes the connection. With MaxPending it bounds the
+	// memory that clients who have not logged in can hold, at about
+	// MaxPending × (MaxConnectPacketSize + 4 KiB). Zero means
+	// DefaultMaxConnectPacketSize (64 KiB); it is at most MaxPacketSize.
+	MaxConnectPacketSize int
 	// MaxPacketSize is the largest packet accepted from a client, fixed
 	// header included; a larger one is a protocol violation that closes the
 	// connection. Zero means packet.DefaultMaxPacketSize (1 MiB).
@@ -111,6 +139,9 @@ func (c Config) withDefaults() (Config, error) {
 		v    int64
 	}{
 		{"MaxConnections", int64(c.MaxConnections)},
+		{"MaxPending", int64(c.MaxPending)},
+		{"MaxPendingPerIP", int64(c.MaxPendingPerIP)},
+		{"MaxConnectPacketSize", int64(c.MaxConnectPacketSize)},
 		{"MaxPacketSize", int64(c.MaxPacketSize)},
 		{"MaxInflight", int64(c.MaxInflight)},
 		{"MaxQueued", int64(c.MaxQueued)},
@@ -145,6 +176,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.MaxConnections, DefaultMaxConnections)
 	def(&c.MaxPacketSize, packet.DefaultMaxPacketSize)
+	def(&c.MaxPending, DefaultMaxPending)
+	def(&c.MaxConnectPacketSize, min(DefaultMaxConnectPacketSize, c.MaxPacketSize))
+	c.MaxConnectPacketSize = min(c.MaxConnectPacketSize, c.MaxPacketSize)
 	def(&c.MaxInflight, DefaultMaxInflight)
 	def(&c.MaxQueued, DefaultMaxQueued)
 	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"container/list"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -22,6 +23,14 @@ type conn struct {
 	nc     net.Conn
 	remote string
 	tls    *tls.ConnectionState // nil without TLS; set before serve
+
+	// Guarded by Server.mu: the connection's place among the pending
+	// ones (nil once its CONNECT is accepted, or it was evicted), its IP
+	// address if Config.MaxPendingPerIP counts it, and whether it holds
+	// one of the Config.MaxConnections places.
+	pend     *list.Element
+	ip       string
+	admitted bool
 
 	sess       *session
 	ident      Identity
@@ -81,7 +90,9 @@ func (c *conn) serve() {
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
-	r := packet.NewReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxPacketSize)
+	// Until CONNECT is accepted, the packet size limit is the small
+	// MaxConnectPacketSize: a client that has not logged in holds little.
+	r := packet.NewReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
 	p, err := r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, packet.ErrProtocolLevel) {
@@ -100,6 +111,7 @@ func (c *conn) serve() {
 	if !c.connect(connect) {
 		return
 	}
+	r.SetMaxPacketSize(cfg.MaxPacketSize)
 	for {
 		if c.keepAlive > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2)) // [MQTT-3.1.2-24]

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,10 +24,6 @@ const generatedIDPrefix = "petrel-"
 // CONNACK. It reports whether the connection goes on.
 func (c *conn) connect(p *packet.Connect) bool {
 	cfg := &c.srv.cfg
-	if c.srv.connCount() > cfg.MaxConnections {
-		c.refuse(packet.RefusedServerUnavailable, fmt.Errorf("more than %d connections", cfg.MaxConnections))
-		return false
-	}
 	id := string(p.ClientID)
 	switch {
 	case id == "" && !p.CleanSession:
@@ -59,15 +56,25 @@ func (c *conn) connect(p *packet.Connect) bool {
 		c.refuse(code, err)
 		return false
 	}
+	if !c.srv.admit(c) {
+		c.refuse(packet.RefusedServerUnavailable, fmt.Errorf("%d clients connected: Config.MaxConnections", cfg.MaxConnections))
+		return false
+	}
 	c.ident = Identity{ClientID: id, Username: user}
 	if !c.storeWill(p) {
 		return false
 	}
 	c.keepAlive = time.Duration(p.KeepAlive) * time.Second
 
-	present, ok := c.srv.attach(c, id, p.CleanSession)
-	if !ok {
-		c.close(ErrServerClosed)
+	present, owner, err := c.srv.attach(c, id, p.CleanSession)
+	if errors.Is(err, errClientIDOwned) {
+		c.srv.log.Warn("connection refused: the client identifier's session belongs to another identity",
+			"client", id, "remote", c.remote, "identity", c.owner(), "owner", owner)
+		c.refuse(packet.RefusedNotAuthorized, err)
+		return false
+	}
+	if err != nil {
+		c.close(err)
 		return false
 	}
 	c.srv.stats.clients.Add(1)
@@ -78,7 +85,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 	return true
 }
 
-// authenticate asks the Authenticator, if any, within the connect timeout.
+// authenticate asks the Authenticator, if any, within the connect timeout;
+// its context also ends if the connection is closed meanwhile (evicted
+// from the pending connections, say).
 func (c *conn) authenticate(info ConnInfo) (string, error) {
 	a := c.srv.cfg.Authenticator
 	if a == nil {
@@ -86,7 +95,28 @@ func (c *conn) authenticate(info ConnInfo) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectTimeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	return a.Authenticate(ctx, info)
+}
+
+// owner names the identity a session created by c belongs to: the user
+// name the Authenticator returned; else, for a client with a verified
+// certificate, the certificate's subject; else "anonymous", an identity
+// too.
+func (c *conn) owner() string {
+	if c.ident.Username != "" {
+		return "user " + strconv.Quote(c.ident.Username)
+	}
+	if c.tls != nil && len(c.tls.VerifiedChains) > 0 && len(c.tls.VerifiedChains[0]) > 0 {
+		return "certificate " + strconv.Quote(c.tls.VerifiedChains[0][0].Subject.String())
+	}
+	return "anonymous"
 }
 
 // canPublish asks the Authorizer whether the client may publish to topic.
@@ -103,27 +133,39 @@ func (c *conn) canPublish(topic string) bool {
 // left it. With clean set, or if the session held was a clean one, it
 // starts a new session [MQTT-3.1.2-6]. It queues CONNACK, then the
 // re-sends of a resumed session [MQTT-4.4.0-1], for the writer. It
-// reports the Session Present flag [MQTT-3.2.2-1..3], and false if c or
-// the server closed meanwhile.
-func (s *Server) attach(c *conn, id string, clean bool) (present, ok bool) {
+// reports the Session Present flag [MQTT-3.2.2-1..3].
+//
+// With an Authenticator, a session belongs to the identity that created
+// it (see conn.owner): another identity gets errClientIDOwned, with the
+// owner's name, and neither takes over the connection nor reads or ends
+// the session. Without an Authenticator user names are claims, not
+// proofs, and are not compared. It returns ErrServerClosed if c or the
+// server closed meanwhile.
+func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner string, err error) {
+	me := c.owner()
+	enforce := s.cfg.Authenticator != nil
 	for {
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
-			return false, false
+			return false, "", ErrServerClosed
 		}
 		sess := s.sessions[id]
 		if sess != nil {
 			sess.mu.Lock()
-			old := sess.conn
+			old, owner := sess.conn, sess.owner
 			sess.mu.Unlock()
+			if enforce && owner != "" && owner != me {
+				s.mu.Unlock()
+				return false, owner, errClientIDOwned
+			}
 			if old != nil {
 				s.mu.Unlock()
 				old.close(errTakenOver)
 				select {
 				case <-old.detached:
 				case <-c.done:
-					return false, false
+					return false, "", ErrServerClosed
 				}
 				continue
 			}
@@ -141,11 +183,13 @@ func (s *Server) attach(c *conn, id string, clean bool) (present, ok bool) {
 		c.sess = sess
 		sess.mu.Lock()
 		sess.conn = c
+		sess.owner = me
+		sess.setUser(c.ident.Username)
 		c.outbox = append(c.outbox, outPacket{t: packet.TypeConnack, present: present})
 		c.outbox = sess.resendLocked(c.outbox)
 		sess.mu.Unlock()
 		s.mu.Unlock()
-		return present, true
+		return present, "", nil
 	}
 }
 

@@ -22,7 +22,10 @@ const (
 // Encodings (all integers unsigned varints, strings a varint length and
 // the bytes):
 //
-//	S: id, nextID, count, count × inbound id
+//	S: id, nextID, count, count × inbound id[, owner, user]
+//
+// (a session record written before sessions had owners ends after the
+// inbound ids; its session is adopted by the next client that connects)
 //	B: filter, qos
 //	F: packet id, released (0/1), qos, retain (0/1), topic, payload
 //	Q: qos, retain (0/1), topic, payload
@@ -48,7 +51,8 @@ func encodeSession(b []byte, s *session) []byte {
 	for id := range s.inbound {
 		b = appendUvarint(b, uint64(id))
 	}
-	return b
+	b = appendStr(b, s.owner)
+	return appendStr(b, s.identity().Username)
 }
 
 func encodeSub(b []byte, filter string, q packet.QoS) []byte {
@@ -150,6 +154,10 @@ func (l *loader) record(typ byte, payload []byte) error {
 		n := d.uvarint(65535)
 		for range n {
 			s.inbound[uint16(d.uvarint(65535))] = struct{}{}
+		}
+		if len(d.b) > 0 {
+			s.owner = string(d.str())
+			s.setUser(string(d.str()))
 		}
 		if err := d.done(); err != nil {
 			return err

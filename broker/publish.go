@@ -51,6 +51,8 @@ func (s *Server) publish(m *message) {
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {
-		t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)})
+		if t.s.mayRead(m.topic) {
+			t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)})
+		}
 	}
 }

@@ -82,69 +82,98 @@ func (r *retainStore) len() int {
 }
 
 // match returns the retained messages whose topics filter matches
-// [MQTT-3.3.1-6], the $-rule included [MQTT-4.7.2-1].
-func (r *retainStore) match(filter string) []*message {
+// [MQTT-3.3.1-6], the $-rule included [MQTT-4.7.2-1], at most limit of
+// them; more reports that there were others. The walk stops at the
+// limit, so a subscription costs no more than what it can receive.
+func (r *retainStore) match(filter string, limit int) (ms []*message, more bool) {
+	if limit <= 0 {
+		return nil, r.len() > 0
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.root.match(filter, true, nil)
+	c := collector{limit: limit + 1}
+	c.match(&r.root, filter, true)
+	if len(c.ms) > limit {
+		return c.ms[:limit], true
+	}
+	return c.ms, false
 }
 
-// match appends the messages at or below n that the filter levels in
+// collector gathers matching messages, up to limit.
+type collector struct {
+	ms    []*message
+	limit int
+}
+
+func (c *collector) full() bool { return len(c.ms) >= c.limit }
+
+func (c *collector) add(m *message) {
+	if m != nil && !c.full() {
+		c.ms = append(c.ms, m)
+	}
+}
+
+// match gathers the messages at or below n that the filter levels in
 // filter match; root reports that n is the root, where wildcards skip
 // topics starting with '$'.
-func (n *rnode) match(filter string, root bool, ms []*message) []*message {
+func (c *collector) match(n *rnode, filter string, root bool) {
 	level, rest, last := cutLevel(filter)
 	switch {
 	case level == "#" && last:
-		if !root && n.msg != nil {
-			ms = append(ms, n.msg) // "a/#" matches "a"
+		if !root {
+			c.add(n.msg) // "a/#" matches "a"
 		}
-		for l, c := range n.children {
+		for l, ch := range n.children {
+			if c.full() {
+				return
+			}
 			if !root || !strings.HasPrefix(l, "$") {
-				ms = c.all(ms)
+				c.all(ch)
 			}
 		}
 	case level == "+":
-		for l, c := range n.children {
+		for l, ch := range n.children {
+			if c.full() {
+				return
+			}
 			if root && strings.HasPrefix(l, "$") {
 				continue
 			}
-			ms = c.matchNext(rest, last, ms)
+			c.matchNext(ch, rest, last)
 		}
 	default:
-		if c := n.children[level]; c != nil {
-			ms = c.matchNext(rest, last, ms)
+		if ch := n.children[level]; ch != nil {
+			c.matchNext(ch, rest, last)
 		}
 	}
-	return ms
 }
 
 // matchNext goes on matching under n, which matched a filter level; last
 // reports that it was the filter's last level.
-func (n *rnode) matchNext(rest string, last bool, ms []*message) []*message {
+func (c *collector) matchNext(n *rnode, rest string, last bool) {
 	if last {
-		if n.msg != nil {
-			ms = append(ms, n.msg)
-		}
-		return ms
+		c.add(n.msg)
+		return
 	}
-	return n.match(rest, false, ms)
+	c.match(n, rest, false)
 }
 
-// all appends every message at or below n.
-func (n *rnode) all(ms []*message) []*message {
-	if n.msg != nil {
-		ms = append(ms, n.msg)
+// all gathers every message at or below n.
+func (c *collector) all(n *rnode) {
+	c.add(n.msg)
+	for _, ch := range n.children {
+		if c.full() {
+			return
+		}
+		c.all(ch)
 	}
-	for _, c := range n.children {
-		ms = c.all(ms)
-	}
-	return ms
 }
 
 // snapshot returns every retained message.
 func (r *retainStore) snapshot() []*message {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.root.all(nil)
+	c := collector{limit: r.count}
+	c.all(&r.root)
+	return c.ms
 }

@@ -95,8 +95,22 @@ func TestRetainStoreMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := map[string]bool{}
-		for _, m := range r.match(tt.filter) {
+		ms, more := r.match(tt.filter, 100)
+		if more {
+			t.Errorf("%q: more than 100 matches reported", tt.filter)
+		}
+		for _, m := range ms {
 			got[m.topic] = true
+		}
+		// With a limit, the walk stops there and says so.
+		if n := len(tt.want); n > 0 {
+			ms, more := r.match(tt.filter, n-1)
+			if len(ms) != n-1 || !more {
+				t.Errorf("%q with limit %d: %d matches, more %v; want %d, true", tt.filter, n-1, len(ms), more, n-1)
+			}
+			if _, more := r.match(tt.filter, n); more {
+				t.Errorf("%q with limit %d: more reported", tt.filter, n)
+			}
 		}
 		want := map[string]bool{}
 		for _, w := range tt.want {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"container/list"
 	"context"
 	"crypto/tls"
 	"log/slog"
@@ -29,12 +30,21 @@ type Server struct {
 	https     map[*http.Server]struct{}
 	conns     map[*conn]struct{}
 	sessions  map[string]*session
+	// pending holds the connections whose CONNECT is not handled yet,
+	// oldest first (see Config.MaxPending); pendingByIP counts them by IP
+	// address when Config.MaxPendingPerIP is set.
+	pending     list.List
+	pendingByIP map[string]int
+	admitted    int // clients whose CONNECT was accepted, against MaxConnections
 
 	subs     index
 	retained retainStore
 	stats    counters
-	persist  *persister    // nil without PersistenceDir
-	changes  atomic.Uint64 // changes of the durable state, with persistence
+	// checkReads is set when an Authorizer is configured: each delivery
+	// is then checked with CanSubscribe on its topic.
+	checkReads bool
+	persist    *persister    // nil without PersistenceDir
+	changes    atomic.Uint64 // changes of the durable state, with persistence
 
 	wg        sync.WaitGroup // Serve loops, connections, background tasks
 	finalOnce sync.Once
@@ -57,6 +67,7 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		sessions:  make(map[string]*session),
 	}
+	s.checkReads = !isAllowAll(cfg.Authorizer)
 	if cfg.PersistenceDir != "" {
 		if err := s.openPersistence(); err != nil {
 			cancel()
@@ -125,33 +136,105 @@ func (s *Server) serveConn(nc net.Conn, st *tls.ConnectionState) {
 	}
 }
 
-// track registers a new connection, counted in s.wg, or closes nc and
-// returns nil if the server is closing.
+// track registers a new connection, counted in s.wg and held as pending
+// until its CONNECT is accepted, or closes nc and returns nil if the
+// server is closing or the connection's address has MaxPendingPerIP
+// pending connections already. When MaxPending connections are pending,
+// the oldest is closed to make room.
 func (s *Server) track(nc net.Conn) *conn {
+	c := newConn(s, nc)
+	var evicted *conn
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		nc.Close()
 		return nil
 	}
-	c := newConn(s, nc)
+	if max := s.cfg.MaxPendingPerIP; max > 0 {
+		c.ip = remoteIP(nc)
+		if s.pendingByIP[c.ip] >= max {
+			s.mu.Unlock()
+			s.stats.pendingClosed.Add(1)
+			s.log.Warn("connection closed: too many pending connections from its address",
+				"remote", c.remote, "limit", max)
+			nc.Close()
+			return nil
+		}
+		if s.pendingByIP == nil {
+			s.pendingByIP = make(map[string]int)
+		}
+		s.pendingByIP[c.ip]++
+	}
+	if s.pending.Len() >= s.cfg.MaxPending {
+		evicted = s.pending.Front().Value.(*conn)
+		s.unpendLocked(evicted)
+	}
+	c.pend = s.pending.PushBack(c)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
+	s.mu.Unlock()
 	s.stats.connections.Add(1)
+	if evicted != nil {
+		s.stats.pendingClosed.Add(1)
+		evicted.close(errPendingEvicted)
+	}
 	return c
+}
+
+// unpendLocked takes c off the pending list, if it is there. The caller
+// holds s.mu.
+func (s *Server) unpendLocked(c *conn) {
+	if c.pend == nil {
+		return
+	}
+	s.pending.Remove(c.pend)
+	c.pend = nil
+	if c.ip != "" {
+		if s.pendingByIP[c.ip]--; s.pendingByIP[c.ip] <= 0 {
+			delete(s.pendingByIP, c.ip)
+		}
+	}
+}
+
+// admit moves c from the pending connections to the clients, if there
+// is room for one more client (Config.MaxConnections).
+func (s *Server) admit(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admitted >= s.cfg.MaxConnections {
+		return false
+	}
+	s.unpendLocked(c)
+	s.admitted++
+	c.admitted = true
+	return true
 }
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.unpendLocked(c)
+	if c.admitted {
+		s.admitted--
+	}
 	s.mu.Unlock()
 	s.stats.connections.Add(-1)
 }
 
-func (s *Server) connCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
+// remoteIP returns the IP address of nc's peer, or its whole address if
+// it has no IP.
+func remoteIP(nc net.Conn) string {
+	a := nc.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
 }
 
 func (s *Server) isClosing() bool {

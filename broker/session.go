@@ -59,8 +59,13 @@ type session struct {
 	clean bool // fixed at creation
 	srv   *Server
 
+	// user is the user name of the session's latest client, for the
+	// Authorizer's check of each delivery; nil means none.
+	user atomic.Pointer[string]
+
 	mu        sync.Mutex // guards the fields below; taken after Server.mu
 	conn      *conn      // the connected client, nil while offline
+	owner     string     // the identity it belongs to (conn.owner); "" if not known yet
 	discarded bool       // the session has ended; deliveries are ignored
 	subs      map[string]packet.QoS
 	queue     fifo
@@ -78,6 +83,37 @@ func newSession(srv *Server, id string, clean bool) *session {
 		byID:    make(map[uint16]*flight),
 		inbound: make(map[uint16]struct{}),
 	}
+}
+
+// setUser records the user name of the session's client.
+func (s *session) setUser(u string) {
+	if p := s.user.Load(); p == nil && u == "" || p != nil && *p == u {
+		return
+	}
+	s.user.Store(&u)
+}
+
+// identity returns the session's client as the Authorizer sees it.
+func (s *session) identity() Identity {
+	id := Identity{ClientID: s.id}
+	if p := s.user.Load(); p != nil {
+		id.Username = *p
+	}
+	return id
+}
+
+// mayRead asks the Authorizer, if one is configured, whether the
+// session's client may still read topic: each delivery is checked, so
+// that a subscription never outlives the right that granted it (after an
+// ACL change, a restart, or for a session made before the ACL). A refusal
+// is counted in Stats.DeniedDeliveries.
+func (s *session) mayRead(topic string) bool {
+	if !s.srv.checkReads || s.srv.cfg.Authorizer.CanSubscribe(s.identity(), topic) {
+		return true
+	}
+	s.srv.stats.deniedDeliveries.Add(1)
+	s.srv.log.Debug("delivery not authorized: dropped for this client", "client", s.id, "topic", topic)
+	return false
 }
 
 // enqueue queues d for the client. A persistent session keeps QoS 1 and 2
@@ -114,6 +150,13 @@ func (s *session) enqueue(d delivery) {
 	if c != nil {
 		c.kick()
 	}
+}
+
+// room returns how many more messages the queue takes (Config.MaxQueued).
+func (s *session) room() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv.cfg.MaxQueued - s.queue.len()
 }
 
 // take moves up to n queued messages to out for c to send, giving QoS 1

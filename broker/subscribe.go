@@ -11,28 +11,64 @@ const maxGrantedQoS = packet.QoS2
 // subscriptions answered by one SUBACK [MQTT-3.8.4-4], with one return code
 // per filter in order [MQTT-3.8.4-5] [MQTT-3.9.3-1]: the QoS granted, or
 // 0x80 for a filter the Authorizer refuses. An identical filter replaces
-// the subscription before it [MQTT-3.8.4-3]. The retained messages that a
-// filter matches follow, with RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8].
+// the subscription before it [MQTT-3.8.4-3]; within one packet, a filter
+// given more than once is subscribed once, at the QoS of its last copy,
+// so that a packet of many copies of "#" costs one subscription and one
+// replay. The retained messages that a filter matches follow, with
+// RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8], through the session's queue and
+// within its room (Config.MaxQueued): a replay that does not fit is cut
+// short, counted in Stats.RetainedTruncated and logged.
 func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	srv, sess := c.srv, c.sess
 	codes := make([]packet.SubackCode, len(p.Filters))
-	var granted []packet.Subscription
+	var (
+		granted []packet.Subscription
+		seen    map[string]int // filter → its index in granted, -1 if refused
+		refused int
+	)
+	if len(p.Filters) > 1 {
+		seen = make(map[string]int)
+	}
 	for i, f := range p.Filters {
+		q := min(f.QoS, maxGrantedQoS)
+		if j, ok := seen[string(f.Filter)]; ok {
+			if j < 0 {
+				codes[i] = packet.Failure
+				continue
+			}
+			codes[i] = packet.SubackCode(q)
+			granted[j].QoS = q
+			continue
+		}
 		filter := string(f.Filter)
 		if !srv.cfg.Authorizer.CanSubscribe(c.ident, filter) {
 			codes[i] = packet.Failure
-			srv.log.Warn("subscription not authorized", "client", c.ident.ClientID,
-				"user", c.ident.Username, "filter", filter)
+			if seen != nil {
+				seen[filter] = -1
+			}
+			if refused++; refused == 1 {
+				srv.log.Warn("subscription not authorized", "client", c.ident.ClientID,
+					"user", c.ident.Username, "filter", filter)
+			}
 			continue
 		}
-		q := min(f.QoS, maxGrantedQoS)
 		codes[i] = packet.SubackCode(q)
-		sess.mu.Lock()
-		sess.subs[filter] = q
-		sess.mu.Unlock()
-		srv.subs.add(filter, sess, q)
+		if seen != nil {
+			seen[filter] = len(granted)
+		}
 		granted = append(granted, packet.Subscription{Filter: f.Filter, QoS: q})
-		srv.log.Debug("subscribed", "client", c.ident.ClientID, "filter", filter, "qos", int(q))
+	}
+	if refused > 1 {
+		srv.log.Warn("subscriptions not authorized", "client", c.ident.ClientID,
+			"user", c.ident.Username, "refused", refused)
+	}
+	for _, g := range granted {
+		filter := string(g.Filter)
+		sess.mu.Lock()
+		sess.subs[filter] = g.QoS
+		sess.mu.Unlock()
+		srv.subs.add(filter, sess, g.QoS)
+		srv.log.Debug("subscribed", "client", c.ident.ClientID, "filter", filter, "qos", int(g.QoS))
 	}
 	sess.changed()
 	// SUBACK goes first to the outbox; the writer sends the outbox before
@@ -41,8 +77,16 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		return
 	}
 	for _, g := range granted {
-		for _, m := range srv.retained.match(string(g.Filter)) {
-			sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true})
+		ms, more := srv.retained.match(string(g.Filter), sess.room())
+		for _, m := range ms {
+			if sess.mayRead(m.topic) {
+				sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true})
+			}
+		}
+		if more {
+			srv.stats.retainedTruncated.Add(1)
+			srv.log.Warn("retained messages cut short: the session's queue is full", "client", c.ident.ClientID,
+				"filter", string(g.Filter), "sent", len(ms), "limit", srv.cfg.MaxQueued)
 		}
 	}
 }

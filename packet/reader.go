@@ -56,6 +56,12 @@ func NewReader(r io.Reader, maxPacketSize int) *Reader {
 	return &Reader{br: br, d: Decoder{MaxPacketSize: maxPacketSize}}
 }
 
+// SetMaxPacketSize changes the largest packet accepted from the next call
+// to ReadPacket on (zero or less: DefaultMaxPacketSize). A server reads a
+// connection's CONNECT under a small limit, then raises it once the client
+// is authenticated.
+func (r *Reader) SetMaxPacketSize(n int) { r.d.MaxPacketSize = n }
+
 // ReadPacket reads and decodes the next packet. It returns io.EOF if the
 // stream ends cleanly between packets, io.ErrUnexpectedEOF if it ends inside
 // one, a *ProtocolError for a malformed or oversized packet, or the error of

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"testing/iotest"
 
@@ -252,6 +253,27 @@ func TestReaderMaxPacketSize(t *testing.T) {
 	big := appendOrFatal(t, &packet.Publish{Topic: []byte("t"), Payload: make([]byte, packet.DefaultMaxPacketSize)})
 	if _, err := packet.NewReader(bytes.NewReader(big), 0).ReadPacket(); !errors.Is(err, packet.ErrPacketTooLarge) {
 		t.Errorf("default limit: %v, want ErrPacketTooLarge", err)
+	}
+}
+
+// TestReaderSetMaxPacketSize raises the limit between packets, as a server
+// does once a client's CONNECT is accepted.
+func TestReaderSetMaxPacketSize(t *testing.T) {
+	pkt := appendOrFatal(t, &packet.Publish{Topic: []byte("t"), Payload: bytes.Repeat([]byte{'x'}, 197)})
+	r := packet.NewReader(bytes.NewReader(append(slices.Clone(pkt), pkt...)), 203)
+	if _, err := r.ReadPacket(); err != nil {
+		t.Fatalf("first packet at the limit: %v", err)
+	}
+	r.SetMaxPacketSize(202)
+	if _, err := r.ReadPacket(); !errors.Is(err, packet.ErrPacketTooLarge) {
+		t.Errorf("after SetMaxPacketSize(202): %v, want ErrPacketTooLarge", err)
+	}
+	r = packet.NewReader(bytes.NewReader(append(slices.Clone(pkt), pkt...)), 100)
+	r.SetMaxPacketSize(203)
+	for i := range 2 {
+		if _, err := r.ReadPacket(); err != nil {
+			t.Fatalf("packet %d after SetMaxPacketSize(203): %v", i, err)
+		}
 	}
 }
 
