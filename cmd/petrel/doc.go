@@ -85,6 +85,13 @@
 // replaced atomically with mode 0600. -c creates the file, -D deletes the
 // user.
 //
+// # petrel version
+//
+// "petrel version" (or "petrel --version") prints the version and, for a
+// binary built in a Git checkout, the revision it was built from, read
+// from the binary's build information: "petrel v0.1.0-dev (rev
+// 21a4c6d1e2f3, 2026-12-02T17:00:00Z, dirty) go1.26.8 linux/amd64".
+//
 // Run "petrel pub --help", "petrel sub --help", "petrel broker --help" and
 // "petrel passwd --help" for every flag.
 //

@@ -56,6 +56,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "passwd":
 		e.command = "passwd"
 		return runPasswd(ctx, e, args[1:])
+	case "version", "-version", "--version":
+		e.command = "version"
+		return runVersion(e, args[1:])
 	case "help", "-help", "--help", "-h":
 		if len(args) > 1 {
 			switch args[1] {
@@ -70,6 +73,9 @@ func run(ctx context.Context, e *env, args []string) int {
 				return exitOK
 			case "passwd":
 				fmt.Fprint(e.stdout, passwdUsage)
+				return exitOK
+			case "version":
+				io.WriteString(e.stdout, versionUsage)
 				return exitOK
 			}
 		}

@@ -43,7 +43,14 @@ func petrelBin(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "petrel"), ".").CombinedOutput()
+		args := []string{"build", "-o", filepath.Join(binDir, "petrel")}
+		// In a Git checkout, stamp the revision, which petrel version
+		// prints, whatever GOFLAGS says (-buildvcs=auto fails where git
+		// status does).
+		if exec.Command("git", "status", "--porcelain").Run() == nil {
+			args = append(args, "-buildvcs=true")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -13,6 +13,7 @@ Commands:
   sub      subscribe and print the messages received
   broker   run an MQTT broker (TCP, TLS, WebSocket)
   passwd   add, change or delete a user of a broker password file
+  version  print petrel's version and revision (also: petrel --version)
 
 Run 'petrel <command> --help' for its flags.
 ` + exitCodes
