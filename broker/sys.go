@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/version"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) publishSys(last map[string]string) {
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	i := func(v int) string { return strconv.Itoa(v) }
 	for _, kv := range [...][2]string{
-		{"version", "petrel"},
+		{"version", "petrel " + version.Get().String()}, // "petrel v0.1.0", as Mosquitto's "mosquitto version 2.0.18"
 		{"uptime", strconv.FormatInt(int64(st.Uptime/time.Second), 10) + " seconds"},
 		{"clients/connected", i(st.Clients)},
 		{"clients/total", i(st.Sessions)},

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/version"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -42,5 +44,21 @@ func TestSys(t *testing.T) {
 	}
 	if !got["$SYS/broker/messages/received"] || !got["$SYS/broker/messages/sent"] {
 		t.Errorf("got %v", got)
+	}
+}
+
+// TestSysVersion checks that $SYS/broker/version names Petrel and its
+// version, as petrel version prints it.
+func TestSysVersion(t *testing.T) {
+	_, addr := startServer(t, Config{SysInterval: time.Hour}) // published once, at the start
+	c := connectID(t, addr, "sys", true)
+	c.subscribe(1, "$SYS/broker/version", packet.QoS0, packet.GrantedQoS0)
+	m := c.next().(*packet.Publish)
+	want := "petrel " + version.Get().String()
+	if string(m.Topic) != "$SYS/broker/version" || string(m.Payload) != want || !m.Retain {
+		t.Errorf("got %s %q (retain %v), want $SYS/broker/version %q retained", m.Topic, m.Payload, m.Retain, want)
+	}
+	if v := strings.TrimPrefix(string(m.Payload), "petrel "); v == "" || v == string(m.Payload) {
+		t.Errorf("$SYS/broker/version is %q, want \"petrel <version>\"", m.Payload)
 	}
 }
