@@ -41,6 +41,7 @@ type brokerFlags struct {
 	persistInterval time.Duration
 
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
+	maxPending, maxPendingPerIP, maxConnectPacketSize     int
 	sysInterval                                           time.Duration
 	shutdownTimeout                                       time.Duration
 
@@ -87,6 +88,9 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxInflight, "max-inflight", 0, "")
 	fs.IntVar(&f.maxQueued, "max-queued", 0, "")
 	fs.IntVar(&f.maxPacketSize, "max-packet-size", 0, "")
+	fs.IntVar(&f.maxPending, "max-pending", 0, "")
+	fs.IntVar(&f.maxPendingPerIP, "max-pending-per-ip", 0, "")
+	fs.IntVar(&f.maxConnectPacketSize, "max-connect-packet-size", 0, "")
 	fs.Func("sys-interval", "", durationOrZero(&f.sysInterval))
 	f.shutdownTimeout = 10 * time.Second
 	fs.Func("shutdown-timeout", "", durationOrZero(&f.shutdownTimeout))
@@ -206,6 +210,9 @@ func (f *brokerFlags) check() error {
 		{"max-inflight", f.maxInflight, 65535},
 		{"max-queued", f.maxQueued, 1 << 30},
 		{"max-packet-size", f.maxPacketSize, 268435455 + 5},
+		{"max-pending", f.maxPending, 1 << 30},
+		{"max-pending-per-ip", f.maxPendingPerIP, 1 << 30},
+		{"max-connect-packet-size", f.maxConnectPacketSize, 268435455 + 5},
 	} {
 		if l.v < 0 {
 			return usageErr("-%s %d: must not be negative (0 means the default)", l.name, l.v)
@@ -242,14 +249,17 @@ func (f *brokerFlags) check() error {
 // name.
 func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 	cfg := broker.Config{
-		MaxConnections:  f.maxConnections,
-		MaxPacketSize:   f.maxPacketSize,
-		MaxInflight:     f.maxInflight,
-		MaxQueued:       f.maxQueued,
-		SysInterval:     f.sysInterval,
-		PersistenceDir:  f.persistenceDir,
-		PersistInterval: f.persistInterval,
-		Logger:          log,
+		MaxConnections:       f.maxConnections,
+		MaxPacketSize:        f.maxPacketSize,
+		MaxPending:           f.maxPending,
+		MaxPendingPerIP:      f.maxPendingPerIP,
+		MaxConnectPacketSize: f.maxConnectPacketSize,
+		MaxInflight:          f.maxInflight,
+		MaxQueued:            f.maxQueued,
+		SysInterval:          f.sysInterval,
+		PersistenceDir:       f.persistenceDir,
+		PersistInterval:      f.persistInterval,
+		Logger:               log,
 	}
 	var pw broker.Authenticator
 	if f.passwordFile != "" {
@@ -285,6 +295,18 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 	return cfg, nil
 }
 
+// tlsCipherSuites are the TLS 1.2 suites the TLS listeners offer: forward
+// secret (ECDHE) and AEAD only, no CBC and no SHA-1 MAC. TLS 1.3's suites
+// are all of that kind and are not configurable.
+var tlsCipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // tlsConfig returns the TLS configuration of the TLS listeners, nil
 // without -certfile.
 func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
@@ -295,7 +317,7 @@ func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, usageErr("-certfile, -keyfile: %v", err)
 	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: tlsCipherSuites}
 	if f.caFile != "" {
 		pem, err := os.ReadFile(f.caFile)
 		if err != nil {
@@ -413,13 +435,16 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 // brokerFlagNames maps the fields of broker.Config to the flags that set
 // them, for the errors of broker.New.
 var brokerFlagNames = map[string]string{
-	"MaxConnections":  "-max-connections",
-	"MaxPacketSize":   "-max-packet-size",
-	"MaxInflight":     "-max-inflight",
-	"MaxQueued":       "-max-queued",
-	"SysInterval":     "-sys-interval",
-	"PersistInterval": "-persist-interval",
-	"PersistenceDir":  "-persistence-dir",
+	"MaxConnections":       "-max-connections",
+	"MaxPacketSize":        "-max-packet-size",
+	"MaxPending":           "-max-pending",
+	"MaxPendingPerIP":      "-max-pending-per-ip",
+	"MaxConnectPacketSize": "-max-connect-packet-size",
+	"MaxInflight":          "-max-inflight",
+	"MaxQueued":            "-max-queued",
+	"SysInterval":          "-sys-interval",
+	"PersistInterval":      "-persist-interval",
+	"PersistenceDir":       "-persistence-dir",
 }
 
 // brokerConfigErr names the flag of a broker.ConfigError; any other error

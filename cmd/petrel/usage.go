@@ -191,7 +191,17 @@ State and limits (0 means the default):
   -persist-interval t
                     how often the state is written to dir (default 1s)
   -max-connections n
-                    network connections held at once (default 10000)
+                    clients connected at once (default 10000); connections
+                    that have not sent CONNECT yet are limited apart
+  -max-pending n    connections accepted whose CONNECT is not handled yet
+                    (default 1024); beyond, the oldest is closed, so silent
+                    sockets cannot keep clients out
+  -max-pending-per-ip n
+                    pending connections from one IP address (default 0: no
+                    limit); beyond, a new one is closed at once
+  -max-connect-packet-size n
+                    the largest packet accepted before CONNECT is accepted,
+                    in bytes (default 65536)
   -max-inflight n   outgoing QoS 1 and 2 messages awaiting acknowledgement,
                     per client (default 64, at most 65535)
   -max-queued n     messages queued per session beyond the in-flight window
