@@ -336,3 +336,57 @@ func TestRetainedReplayWithinQueue(t *testing.T) {
 		t.Errorf("RetainedTruncated = %d, want 1", n)
 	}
 }
+
+// TestSessionOwnerPersisted: a persistent session's owner and user name
+// survive a restart, so the owner check and the per-delivery ACL check
+// hold for a session loaded from disk.
+func TestSessionOwnerPersisted(t *testing.T) {
+	dir := t.TempDir()
+	pw := NewPasswordFile()
+	pw.SetIterations("alice", "a-pass", testIterations)
+	pw.SetIterations("bob", "b-pass", testIterations)
+	acl := NewACL()
+	acl.Allow("alice", ReadWrite, "#")
+	acl.Allow("bob", ReadWrite, "b/#")
+	run := func() (*Server, string, func()) {
+		s, err := New(Config{PersistenceDir: dir, PersistInterval: time.Hour, Authenticator: pw, Authorizer: acl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(l) }()
+		return s, l.Addr().String(), func() {
+			if err := s.Shutdown(t.Context()); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			<-served
+		}
+	}
+	_, addr, stop := run()
+	bob := loginAs(t, addr, "bob-dev", "bob", "b-pass", false, packet.Accepted)
+	bob.subscribe(1, "b/#", packet.QoS1, packet.GrantedQoS1)
+	bob.send(&packet.Disconnect{})
+	bob.expectClosed()
+	stop()
+
+	s, addr, stop := run()
+	defer stop()
+	loginAs(t, addr, "bob-dev", "alice", "a-pass", false, packet.RefusedNotAuthorized)
+	// Alice may publish anywhere; bob's restored session receives b/x but
+	// not c/x, which his subscription cannot match anyway, and the check
+	// of each delivery runs as bob.
+	alice := loginAs(t, addr, "alice-dev", "alice", "a-pass", true, packet.Accepted)
+	alice.publish("b/x", "for bob", packet.QoS1, false, 1)
+	bob = dial(t, addr)
+	bob.connect(&packet.Connect{ClientID: []byte("bob-dev"), UsernameFlag: true, Username: []byte("bob"),
+		PasswordFlag: true, Password: []byte("b-pass")}, packet.Connack{SessionPresent: true})
+	m := bob.expectPublish(pub("b/x", "for bob", packet.QoS1, false))
+	bob.send(&packet.Puback{PacketID: m.PacketID})
+	if got := s.Stats().DeniedDeliveries; got != 0 {
+		t.Errorf("DeniedDeliveries = %d, want 0", got)
+	}
+}
