@@ -49,8 +49,8 @@ type Identity struct {
 }
 
 // Authorizer decides what a connected client may do. Its methods are called
-// from many goroutines at once, for every PUBLISH and every filter of a
-// SUBSCRIBE, and should be fast.
+// from many goroutines at once, for every PUBLISH, every filter of a
+// SUBSCRIBE and every delivery, and should be fast.
 type Authorizer interface {
 	// CanPublish reports whether the client may publish to topic (a topic
 	// name). A refused PUBLISH is acknowledged as usual and dropped
@@ -59,6 +59,13 @@ type Authorizer interface {
 	CanPublish(id Identity, topic string) bool
 	// CanSubscribe reports whether the client may subscribe to filter (a
 	// topic filter). A refused filter gets return code 0x80 in SUBACK.
+	//
+	// It is also asked before each delivery of a message to a session,
+	// with the message's topic name as filter: a refusal drops the message
+	// for that session (counted in Stats.DeniedDeliveries), so that a
+	// subscription never outlives the right that granted it, and a rule
+	// that denies part of a granted filter holds. For a topic name it must
+	// answer whether the client may read that topic.
 	CanSubscribe(id Identity, filter string) bool
 }
 

@@ -13,7 +13,7 @@
 // The broker owns the server side of the protocol: CONNECT handling with
 // every CONNACK return code, sessions keyed by ClientId (clean ones that end
 // with their connection, persistent ones that outlive it), takeover of a
-// ClientId by a new connection [MQTT-3.1.4-2], QoS 0, 1 and 2 in both
+// ClientId by a new connection of the same identity [MQTT-3.1.4-2], QoS 0, 1 and 2 in both
 // directions, retained messages, wills, keepalive at 1.5 times the
 // interval [MQTT-3.1.2-24], the subscription index with the matching rules
 // of section 4.7, authentication and authorization hooks, $SYS counters,
@@ -38,7 +38,11 @@
 // while its client is offline, wait in a queue of Config.MaxQueued
 // messages (default 1000). A message that finds the queue full is dropped
 // for that session, counted in Stats.Dropped and logged as a warning. QoS 0
-// messages for an offline client are not queued. On reconnection a
+// messages for an offline client are not queued. The retained messages a
+// new subscription replays go through the same queue, within its room: a
+// replay that does not fit is cut short and counted in
+// Stats.RetainedTruncated. A filter repeated within one SUBSCRIBE is
+// subscribed and replayed once. On reconnection a
 // persistent session re-sends its unacknowledged PUBLISH packets, with
 // DUP set, and its PUBRELs, in order [MQTT-4.4.0-1]; the broker does not
 // retransmit within a connection. An incoming QoS 2 message is routed
@@ -49,7 +53,10 @@
 //
 // All limits are Config fields whose zero value means the default:
 //
-//	MaxConnections     10,000 connections; beyond, CONNACK 3 (server unavailable)
+//	MaxConnections     10,000 clients; beyond, CONNACK 3 (server unavailable)
+//	MaxPending         1,024 connections that have not had their CONNECT accepted; beyond, the oldest is closed
+//	MaxPendingPerIP    0: no limit of pending connections per IP address
+//	MaxConnectPacketSize 64 KiB for any packet before CONNECT is accepted
 //	MaxPacketSize      1 MiB (packet.DefaultMaxPacketSize); beyond, the connection is closed
 //	MaxInflight        64 outgoing QoS 1 and 2 messages awaiting acknowledgement, per client
 //	MaxQueued          1,000 messages per session
@@ -66,6 +73,9 @@
 //
 // # Security
 //
+// SECURITY.md at the root of the module states the threat model and the
+// limits a deployment should set.
+//
 // Config.Authenticator decides who connects: nil lets everyone in;
 // *PasswordFile checks user names and PBKDF2-SHA-512 password hashes;
 // *CertAuthenticator accepts verified TLS client certificates, optionally
@@ -76,7 +86,25 @@
 // Mosquitto-style rules. A refused subscription gets return code 0x80; a
 // refused PUBLISH is acknowledged and dropped [MQTT-3.3.5-2], and counted
 // in Stats.Denied; a refused will topic refuses the connection with code
-// 5. No client may publish to $SYS.
+// 5. No client may publish to $SYS. Each delivery is checked again
+// (Authorizer.CanSubscribe with the topic name), so a subscription never
+// outlives the right that granted it.
+//
+// With an Authenticator, a session belongs to the identity that created
+// it: the user name the Authenticator returned, else the subject of a
+// verified client certificate, else "anonymous". A client of another
+// identity that connects with the same ClientId is refused with CONNACK 5
+// and logged with both identities; it neither takes over the connection
+// nor reads or ends the session. Without an Authenticator, user names are
+// claims rather than proofs, and are not compared.
+//
+// Connections that have not had their CONNECT accepted (TLS handshake,
+// CONNECT on its way, authentication) are pending: they are limited by
+// MaxPending apart from the connected clients, closed oldest first when
+// more arrive, closed at ConnectTimeout, and held to MaxConnectPacketSize,
+// so that sockets that never log in can neither lock clients out nor hold
+// much memory. *PasswordFile bounds the CPU that password checks take (see
+// its doc).
 //
 // # Concurrency
 //
