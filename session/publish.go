@@ -17,6 +17,12 @@ import (
 // pipelined, up to Config.MaxInflight awaiting acknowledgement. Publish
 // waits for room in that window, and for a free packet identifier.
 //
+// A server that answers with the acknowledgement of another QoS (PUBACK
+// for QoS 2, as brokers without QoS 2 do; PUBREC or PUBCOMP for QoS 1)
+// fails the Publish at once with an error matching ErrProtocolViolation
+// that names both, and the connection is closed [MQTT-4.8.0-1]; the
+// message is not sent again.
+//
 // If ctx ends after the message was handed to the connection, Publish
 // returns ctx's error but the exchange goes on: the message may still be
 // delivered. If the connection ends first, Publish returns an error

@@ -222,37 +222,6 @@ func TestPublishRefused(t *testing.T) {
 	}
 }
 
-// TestWrongAcksIgnored checks that acknowledgements that do not fit the
-// flow they name are ignored and leave it as it was: PUBREC or PUBCOMP for
-// a QoS 1 message, PUBACK for a QoS 2 message, PUBCOMP before PUBREC.
-func TestWrongAcksIgnored(t *testing.T) {
-	leaktest.Check(t)
-	c, b := connected(t, scriptConfig())
-	q1 := publishAsync(c, Message{Topic: "t", QoS: packet.QoS1})
-	b.Expect(hx("32 05 00 01 74 00 01"))
-	q2 := publishAsync(c, Message{Topic: "t", QoS: packet.QoS2})
-	b.Expect(hx("34 05 00 01 74 00 02"))
-	b.Send(hx("50 02 00 01")) // PUBREC for the QoS 1 message
-	b.Send(hx("70 02 00 01")) // PUBCOMP for it
-	b.Send(hx("40 02 00 02")) // PUBACK for the QoS 2 message
-	b.Send(hx("70 02 00 02")) // PUBCOMP before PUBREC
-	b.ExpectNothing(100 * time.Millisecond)
-	blocked(t, q1, 10*time.Millisecond, "QoS 1 Publish after wrong acks")
-	blocked(t, q2, 10*time.Millisecond, "QoS 2 Publish after wrong acks")
-	b.Send(hx("40 02 00 01"))
-	b.Send(hx("50 02 00 02"))
-	b.Expect(hx("62 02 00 02"))
-	b.Send(hx("70 02 00 02"))
-	for _, r := range []<-chan error{q1, q2} {
-		if err := wait(t, r); err != nil {
-			t.Error(err)
-		}
-	}
-	if err := c.Err(); err != nil {
-		t.Errorf("connection ended: %v", err)
-	}
-}
-
 // TestPublishConcurrentWithLoss checks that publishes racing the end of
 // the connection all return, each with nil or an error matching
 // ErrConnectionLost or ErrNotConnected, never hanging.

@@ -217,11 +217,11 @@ func (c *Client) handle(cn *conn, p packet.Packet) error {
 	case *packet.Publish:
 		return c.receive(cn, p)
 	case *packet.Puback:
-		c.complete(p.PacketID, packet.TypePuback)
+		return c.complete(p.PacketID, packet.TypePuback)
 	case *packet.Pubrec:
-		c.pubrec(cn, p.PacketID)
+		return c.pubrec(cn, p.PacketID)
 	case *packet.Pubcomp:
-		c.complete(p.PacketID, packet.TypePubcomp)
+		return c.complete(p.PacketID, packet.TypePubcomp)
 	case *packet.Pubrel:
 		c.pubrel(cn, p.PacketID)
 	case *packet.Suback:
@@ -238,40 +238,82 @@ func (c *Client) handle(cn *conn, p packet.Packet) error {
 	return nil
 }
 
-// complete ends the flow that PUBACK (QoS 1) or PUBCOMP (QoS 2) acknowledges.
-func (c *Client) complete(id uint16, t packet.Type) {
+// complete ends the flow that PUBACK (QoS 1) or PUBCOMP (QoS 2)
+// acknowledges. An acknowledgement of the other QoS, or PUBCOMP before
+// PUBREC, fails the flow and ends the connection (see wrongAck).
+func (c *Client) complete(id uint16, t packet.Type) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := c.flows[id]
-	want := packet.QoS1
-	if t == packet.TypePubcomp {
-		want = packet.QoS2
-	}
-	if f == nil || f.qos != want || (want == packet.QoS2 && !f.released) {
+	if f == nil {
 		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", t, "packet_id", id)
-		return
+		return nil
 	}
-	delete(c.flows, id)
-	c.freeID(id)
+	if t == packet.TypePuback && f.qos != packet.QoS1 || t == packet.TypePubcomp && !f.released {
+		return c.wrongAck(f, t)
+	}
+	c.endFlow(f, nil)
+	return nil
+}
+
+// endFlow takes f out of the session, giving back its packet identifier,
+// its place in the window and its buffer, and tells its waiter err.
+// c.mu must be held.
+func (c *Client) endFlow(f *flow, err error) {
+	delete(c.flows, f.id)
+	c.freeID(f.id)
 	if f.slot {
+		f.slot = false
 		<-c.inflight
 	}
 	if f.buf != nil {
+		// Acknowledged, so written: the writer is done with it.
 		putBuf(f.buf)
+		f.buf = nil
 	}
-	f.finish(nil)
+	f.finish(err)
 	c.storeDelete(f.seq)
 }
 
+// wrongAck fails f, which the server answered with t, an acknowledgement
+// of the other QoS or out of turn: a protocol violation, which ends the
+// connection [MQTT-4.8.0-1]. The message is not sent again, as a server
+// that answers so would answer so again: a broker without QoS 2 (RabbitMQ
+// 3.10 answers QoS 2 with PUBACK, having downgraded it to QoS 1) would
+// otherwise make Publish wait forever. c.mu must be held.
+func (c *Client) wrongAck(f *flow, t packet.Type) error {
+	var err error
+	switch {
+	case f.qos == packet.QoS2 && t == packet.TypePuback:
+		err = fmt.Errorf("mqtt: the server answered the QoS 2 PUBLISH (packet id %d) with PUBACK, where QoS 2 wants PUBREC [MQTT-4.3.3-2]: "+
+			"the broker may not support QoS 2 (RabbitMQ 3.10 answers QoS 2 with PUBACK, delivering at QoS 1); publish at QoS 1, or use a broker that supports QoS 2: %w",
+			f.id, ErrProtocolViolation)
+	case f.qos == packet.QoS1:
+		err = fmt.Errorf("mqtt: the server answered the QoS 1 PUBLISH (packet id %d) with %v, where QoS 1 wants PUBACK [MQTT-4.3.2-2]: "+
+			"the broker does not follow the QoS 1 exchange; publish at QoS 0 or QoS 2, or use a broker that follows MQTT 3.1.1: %w",
+			f.id, t, ErrProtocolViolation)
+	default: // PUBCOMP before PUBREC
+		err = fmt.Errorf("mqtt: the server answered the QoS 2 PUBLISH (packet id %d) with PUBCOMP before PUBREC [MQTT-4.3.3-2]: "+
+			"the broker does not follow the QoS 2 exchange, so exactly once is not assured; publish at QoS 1, or use a broker that supports QoS 2: %w",
+			f.id, ErrProtocolViolation)
+	}
+	c.endFlow(f, err)
+	return err
+}
+
 // pubrec moves a QoS 2 flow to its second half: the PUBLISH is never sent
-// again, PUBREL is.
-func (c *Client) pubrec(cn *conn, id uint16) {
+// again, PUBREL is. PUBREC for a QoS 1 flow fails it (see wrongAck).
+func (c *Client) pubrec(cn *conn, id uint16) error {
 	c.mu.Lock()
 	f := c.flows[id]
-	if f == nil || f.qos != packet.QoS2 {
+	if f == nil {
 		c.mu.Unlock()
 		c.log.Warn("mqtt: ignoring an unsolicited acknowledgement", "type", packet.TypePubrec, "packet_id", id)
-		return
+		return nil
+	}
+	if f.qos != packet.QoS2 {
+		defer c.mu.Unlock()
+		return c.wrongAck(f, packet.TypePubrec)
 	}
 	first := !f.released
 	if first {
@@ -290,6 +332,7 @@ func (c *Client) pubrec(cn *conn, id uint16) {
 	}
 	cn.enqueue(ackOut(packet.TypePubrel, id))
 	c.mu.Unlock()
+	return nil
 }
 
 // pubrel releases a received QoS 2 message: its identifier may now be

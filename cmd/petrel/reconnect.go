@@ -98,6 +98,11 @@ func (w *watcher) lost(err error) {
 		return
 	}
 	w.log.Debug("petrel: connection lost, reconnecting", "error", err)
+	if errors.Is(err, session.ErrProtocolViolation) {
+		// The operation it failed reports the details as the command exits.
+		fmt.Fprintf(w.stderr, "petrel: closed the connection: the broker violated the protocol; reconnecting\n")
+		return
+	}
 	fmt.Fprintf(w.stderr, "petrel: connection lost (%s); reconnecting\n", trimMQTT(err))
 }
 

@@ -23,6 +23,7 @@ type Broker struct {
 	queue  []*conn       // dialed, not yet accepted, oldest first
 	all    []*conn       // every connection, to close at the end
 	closed bool          // the script failed or the test ended: no more dials
+	ln     net.Listener  // from Listen, closed by end
 	dialed chan struct{} // 1-buffered: a Dial happened
 
 	// The fields below belong to the script's goroutine.
@@ -78,6 +79,45 @@ func (b *Broker) Dial(ctx context.Context) (net.Conn, error) {
 	default:
 	}
 	return client, nil
+}
+
+// Listen makes the broker take TCP connections too, for a client that
+// dials an address (a command, a transport): it listens on a free
+// loopback port and returns its host:port. Each connection accepted waits
+// in the queue, as a dialed one does. The listener closes when the test
+// ends.
+func (b *Broker) Listen() string {
+	b.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.t.Fatalf("testbroker: listen: %v", err)
+	}
+	b.mu.Lock()
+	b.ln = ln
+	b.mu.Unlock()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			if b.closed {
+				b.mu.Unlock()
+				nc.Close()
+				return
+			}
+			c := &conn{Conn: nc}
+			b.queue = append(b.queue, c)
+			b.all = append(b.all, c)
+			b.mu.Unlock()
+			select {
+			case b.dialed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // Conn is Dial for a test that drives the connection itself. Once the
@@ -174,9 +214,12 @@ func (b *Broker) fail(format string, args ...any) {
 func (b *Broker) end() {
 	b.mu.Lock()
 	b.closed = true
-	all := b.all
-	b.all, b.queue = nil, nil
+	all, ln := b.all, b.ln
+	b.all, b.queue, b.ln = nil, nil, nil
 	b.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
 	for _, c := range all {
 		c.Close()
 	}
