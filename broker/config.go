@@ -30,6 +30,15 @@ const (
 	// in-flight window, while its client is connected but slow, or while it
 	// is offline.
 	DefaultMaxQueued = 1000
+	// DefaultMaxQueuedBytes is what one session may hold in queued and
+	// in-flight messages, counting their topics and payloads plus a small
+	// overhead each.
+	DefaultMaxQueuedBytes = 32 << 20
+	// DefaultMaxTotalQueuedBytes is what all sessions together may hold.
+	DefaultMaxTotalQueuedBytes = 256 << 20
+	// DefaultStallTimeout is how long a client may make no progress while
+	// publishers wait for its queue to drain, before it is disconnected.
+	DefaultStallTimeout = 10 * time.Second
 	// DefaultConnectTimeout bounds the time from accepting a connection to
 	// receiving its CONNECT, TLS handshake included [MQTT-3.1.0-1].
 	DefaultConnectTimeout = 10 * time.Second
@@ -81,10 +90,26 @@ type Config struct {
 	MaxInflight int
 	// MaxQueued bounds each session's queue of messages waiting beyond the
 	// in-flight window (and, for an offline persistent session, all its
-	// QoS 1 and 2 messages). A message that finds the queue full is
-	// dropped for that session, counted in Stats.Dropped and logged. Zero
-	// means DefaultMaxQueued.
+	// QoS 1 and 2 messages). Above half of it, publishers to a connected
+	// session are held back (see "Flow control" in the package doc); a
+	// message that finds the queue full is dropped for that session,
+	// counted in Stats.Dropped and logged. Zero means DefaultMaxQueued.
 	MaxQueued int
+	// MaxQueuedBytes bounds what each session holds in queued and
+	// in-flight messages (their topics and payloads, plus 96 bytes each),
+	// like Mosquitto's max_queued_bytes with its in-flight bytes. Beyond
+	// it a message is dropped for the session, counted and logged. Zero
+	// means DefaultMaxQueuedBytes (32 MiB).
+	MaxQueuedBytes int64
+	// MaxTotalQueuedBytes bounds what all sessions hold together, counted
+	// as for MaxQueuedBytes. Zero means DefaultMaxTotalQueuedBytes
+	// (256 MiB).
+	MaxTotalQueuedBytes int64
+	// StallTimeout is how long a client may take no message from its
+	// queue and acknowledge none while publishers wait for it (see
+	// "Flow control" in the package doc) before it is disconnected. Zero
+	// means DefaultStallTimeout (10 s).
+	StallTimeout time.Duration
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
 	// longer one gets CONNACK return code 2. Zero means
 	// DefaultMaxClientIDLength.
@@ -146,6 +171,9 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxInflight", int64(c.MaxInflight)},
 		{"MaxQueued", int64(c.MaxQueued)},
 		{"MaxClientIDLength", int64(c.MaxClientIDLength)},
+		{"MaxQueuedBytes", c.MaxQueuedBytes},
+		{"MaxTotalQueuedBytes", c.MaxTotalQueuedBytes},
+		{"StallTimeout", int64(c.StallTimeout)},
 		{"ConnectTimeout", int64(c.ConnectTimeout)},
 		{"WriteTimeout", int64(c.WriteTimeout)},
 		{"SysInterval", int64(c.SysInterval)},
@@ -184,6 +212,13 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)
 	defd(&c.ConnectTimeout, DefaultConnectTimeout)
 	defd(&c.WriteTimeout, DefaultWriteTimeout)
+	defd(&c.StallTimeout, DefaultStallTimeout)
+	if c.MaxQueuedBytes == 0 {
+		c.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if c.MaxTotalQueuedBytes == 0 {
+		c.MaxTotalQueuedBytes = DefaultMaxTotalQueuedBytes
+	}
 	defd(&c.PersistInterval, DefaultPersistInterval)
 	if c.Authorizer == nil {
 		c.Authorizer = allowAll{}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
@@ -45,6 +46,12 @@ type conn struct {
 	drained    chan struct{} // the writer emptied the outbox; 1-buffered
 	writerDone chan struct{} // closed when the writer has returned
 	detached   chan struct{} // closed when the connection has left its session
+
+	// congested holds, for the reader, the sessions its last PUBLISH left
+	// above their high-water marks; waiting is set while the reader waits
+	// for them (flow.go).
+	congested []*session
+	waiting   atomic.Bool
 
 	mu     sync.Mutex // guards outbox; taken before session.mu
 	outbox []outPacket
@@ -130,6 +137,9 @@ func (c *conn) serve() {
 			c.leave(err)
 			return
 		}
+		if len(c.congested) > 0 {
+			c.awaitDrain() // flow.go
+		}
 	}
 }
 
@@ -149,11 +159,11 @@ func (c *conn) handle(p packet.Packet) error {
 	case *packet.Publish:
 		c.handlePublish(p)
 	case *packet.Puback:
-		c.handleAck(packet.TypePuback, p.PacketID)
+		return c.handleAck(packet.TypePuback, p.PacketID)
 	case *packet.Pubrec:
-		c.handleAck(packet.TypePubrec, p.PacketID)
+		return c.handleAck(packet.TypePubrec, p.PacketID)
 	case *packet.Pubcomp:
-		c.handleAck(packet.TypePubcomp, p.PacketID)
+		return c.handleAck(packet.TypePubcomp, p.PacketID)
 	case *packet.Pubrel:
 		c.sess.release(p.PacketID)
 		c.send(outPacket{t: packet.TypePubcomp, id: p.PacketID}) // [MQTT-4.3.3-2]
@@ -174,15 +184,22 @@ func (c *conn) handle(p packet.Packet) error {
 	return nil
 }
 
-// handleAck applies a PUBACK, PUBREC or PUBCOMP.
-func (c *conn) handleAck(t packet.Type, id uint16) {
-	pubrel, opened := c.sess.ack(t, id)
+// handleAck applies a PUBACK, PUBREC or PUBCOMP; one that does not fit
+// the QoS flow of its message ends the connection.
+func (c *conn) handleAck(t packet.Type, id uint16) error {
+	pubrel, opened, err := c.sess.ack(t, id)
+	if err != nil {
+		c.srv.log.Warn("closing the connection: wrong acknowledgement", "client", c.ident.ClientID,
+			"remote", c.remote, "err", err)
+		return err
+	}
 	if pubrel {
 		c.send(outPacket{t: packet.TypePubrel, id: id})
 	}
 	if opened {
 		c.kick()
 	}
+	return nil
 }
 
 // refuse sends CONNACK with a refusal code, which ends the connection

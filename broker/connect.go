@@ -201,6 +201,7 @@ func (s *Server) detach(c *conn) {
 	sess.mu.Lock()
 	if sess.conn == c {
 		sess.conn = nil
+		sess.wakeLocked() // publishers do not wait for an offline session
 	}
 	sess.mu.Unlock()
 	if sess.clean {
@@ -227,6 +228,9 @@ func (s *Server) discardLocked(sess *session) {
 	}
 	sess.queue = fifo{}
 	sess.inflight, sess.byID = nil, nil
+	s.release(sess.bytes)
+	sess.bytes = 0
+	sess.wakeLocked()
 	sess.mu.Unlock()
 	for _, f := range filters {
 		s.subs.remove(f, sess)

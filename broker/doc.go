@@ -32,22 +32,48 @@
 //
 // A message goes once to each session with a matching subscription, at
 // the lower of its QoS and the highest QoS granted to that session's
-// matching subscriptions [MQTT-3.3.5-1]. Outgoing QoS 1 and 2 messages use
-// an in-flight window per client (Config.MaxInflight, default 64); the
-// messages beyond it, and a persistent session's QoS 1 and 2 messages
-// while its client is offline, wait in a queue of Config.MaxQueued
-// messages (default 1000). A message that finds the queue full is dropped
-// for that session, counted in Stats.Dropped and logged as a warning. QoS 0
-// messages for an offline client are not queued. The retained messages a
-// new subscription replays go through the same queue, within its room: a
-// replay that does not fit is cut short and counted in
-// Stats.RetainedTruncated. A filter repeated within one SUBSCRIBE is
-// subscribed and replayed once. On reconnection a
-// persistent session re-sends its unacknowledged PUBLISH packets, with
-// DUP set, and its PUBRELs, in order [MQTT-4.4.0-1]; the broker does not
-// retransmit within a connection. An incoming QoS 2 message is routed
-// when it first arrives and its identifier kept until PUBREL
-// [MQTT-4.3.3-2].
+// matching subscriptions [MQTT-3.3.5-1], if the Authorizer still lets the
+// session's client read its topic. Outgoing QoS 1 and 2 messages use an
+// in-flight window per client (Config.MaxInflight, default 64); the
+// messages beyond it, QoS 0 messages to a connected client, and a
+// persistent session's QoS 1 and 2 messages while its client is offline
+// wait in the session's queue. QoS 0 messages for an offline client are
+// not queued (counted in Stats.OfflineQoS0). On reconnection a persistent
+// session re-sends its unacknowledged PUBLISH packets, with DUP set, and
+// its PUBRELs, in order [MQTT-4.4.0-1]; the broker does not retransmit
+// within a connection. An incoming QoS 2 message is routed when it first
+// arrives and its identifier kept until PUBREL [MQTT-4.3.3-2]. An
+// acknowledgement that does not fit the QoS flow of its message (PUBREC
+// for QoS 1, PUBACK for QoS 2, PUBCOMP before PUBREC) closes the
+// connection [MQTT-4.8.0-1].
+//
+// # Flow control
+//
+// The broker does not drop what it acknowledged to hold a fast publisher
+// up. Each session's queue has limits, Config.MaxQueued messages (default
+// 1,000) and Config.MaxQueuedBytes (default 32 MiB, in-flight messages
+// included), and all sessions together Config.MaxTotalQueuedBytes
+// (default 256 MiB). When a message from a client's PUBLISH leaves a
+// connected session's queue above half a limit, the publisher's
+// connection is not read again until that queue falls to a quarter of its
+// limits: TCP backpressure reaches the publisher, which is acknowledged
+// for what was queued. A subscriber that makes no progress (takes no
+// message and acknowledges none) for Config.StallTimeout (default 10 s)
+// while a publisher waits for it is disconnected, counted in
+// Stats.Stalled and logged; a persistent session keeps its queue within
+// its limits for its client's return. So one stuck client holds others
+// back for at most StallTimeout.
+//
+// A message is dropped for a session only where no publisher can be held
+// back: the session is offline, or its client publishes to itself, or two
+// clients publish to each other (both cannot wait for the other), or many
+// publishers at once overshoot the high-water mark. Then a message beyond
+// a limit is dropped for that session, counted in Stats.Dropped and by
+// reason (DroppedQueueFull, DroppedSessionBytes, DroppedBrokerBytes), and
+// logged. The retained messages a new subscription replays go through the
+// same queue, within its room: a replay that does not fit is cut short and
+// counted in Stats.RetainedTruncated. A filter repeated within one
+// SUBSCRIBE is subscribed and replayed once.
 //
 // # Limits and defaults
 //
@@ -60,6 +86,9 @@
 //	MaxPacketSize      1 MiB (packet.DefaultMaxPacketSize); beyond, the connection is closed
 //	MaxInflight        64 outgoing QoS 1 and 2 messages awaiting acknowledgement, per client
 //	MaxQueued          1,000 messages per session
+//	MaxQueuedBytes     32 MiB of queued and in-flight messages per session
+//	MaxTotalQueuedBytes 256 MiB of queued and in-flight messages in all
+//	StallTimeout       10 s without progress while publishers wait, then the client is disconnected
 //	MaxClientIDLength  256 bytes; beyond, CONNACK 2 (identifier rejected)
 //	ConnectTimeout     10 s from accepting a connection to its CONNECT [MQTT-3.1.0-1]
 //	WriteTimeout       30 s for each write to a client

@@ -1,6 +1,11 @@
 package broker
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
 
 // ErrServerClosed is returned by Serve and ServeWebSocket after Shutdown,
 // and is the reason recorded for connections that Shutdown closes.
@@ -16,6 +21,29 @@ var (
 	// (not authorized).
 	ErrNotAuthorized = errors.New("mqtt: not authorized")
 )
+
+// wrongAckError is an acknowledgement that does not fit the QoS flow of
+// the message it names: a PUBACK for QoS 2, a PUBREC or PUBCOMP for QoS 1,
+// a PUBCOMP before PUBREL. The broker closes the connection
+// [MQTT-4.8.0-1].
+type wrongAckError struct {
+	got      packet.Type
+	id       uint16
+	qos      packet.QoS
+	released bool
+}
+
+func (e *wrongAckError) Error() string {
+	want := "PUBACK"
+	switch {
+	case e.qos == packet.QoS2 && e.released:
+		want = "PUBCOMP"
+	case e.qos == packet.QoS2:
+		want = "PUBREC"
+	}
+	return fmt.Sprintf("%v for packet identifier %d, a QoS %d message that awaits %s [MQTT-4.3.2-1] [MQTT-4.3.3-1]",
+		e.got, e.id, e.qos, want)
+}
 
 // Reasons a connection ends, as logged. They are not returned by the API.
 var (

@@ -22,7 +22,7 @@ func (c *conn) handlePublish(p *packet.Publish) {
 	if route {
 		topic := string(p.Topic)
 		if c.canPublish(topic) {
-			srv.publish(newMessage(topic, p.Payload, p.QoS, p.Retain))
+			srv.publish(newMessage(topic, p.Payload, p.QoS, p.Retain), c)
 		} else {
 			srv.stats.denied.Add(1)
 			srv.log.Warn("publish not authorized: dropped", "client", c.ident.ClientID,
@@ -42,7 +42,11 @@ func (c *conn) handlePublish(p *packet.Publish) {
 // session with a matching subscription [MQTT-4.5.0-1], once per session at
 // the lower of its QoS and the highest QoS granted [MQTT-3.8.4-6]
 // [MQTT-3.3.5-1], with RETAIN=0 [MQTT-3.3.1-9].
-func (s *Server) publish(m *message) {
+//
+// With from, the connection the message came from, the sessions it left
+// above their high-water marks are added to from.congested, for its reader
+// to wait on (flow.go).
+func (s *Server) publish(m *message, from *conn) {
 	if m.retain {
 		s.retained.set(m)
 		if !strings.HasPrefix(m.topic, sysPrefix) {
@@ -51,8 +55,8 @@ func (s *Server) publish(m *message) {
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {
-		if t.s.mayRead(m.topic) {
-			t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)})
+		if t.s.mayRead(m.topic) && t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)}) && from != nil {
+			from.congested = append(from.congested, t.s)
 		}
 	}
 }

@@ -45,6 +45,9 @@ type Server struct {
 	checkReads bool
 	persist    *persister    // nil without PersistenceDir
 	changes    atomic.Uint64 // changes of the durable state, with persistence
+	// queuedBytes is what all sessions' queues and flights cost, against
+	// Config.MaxTotalQueuedBytes.
+	queuedBytes atomic.Int64
 
 	wg        sync.WaitGroup // Serve loops, connections, background tasks
 	finalOnce sync.Once

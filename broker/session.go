@@ -73,7 +73,10 @@ type session struct {
 	byID      map[uint16]*flight // the same flights by packet identifier
 	nextID    uint16
 	inbound   map[uint16]struct{} // QoS 2 identifiers awaiting PUBREL [MQTT-4.3.3-2]
-	dropping  uint64              // messages dropped since the queue was last not full
+	dropping  uint64              // messages dropped since the queue last took one
+	bytes     int64               // what the queue and the flights cost (delivery.cost), in the budgets
+	progress  uint64              // messages taken from the queue and acknowledged (flow.go)
+	drained   chan struct{}       // closed when the queue falls below low water; nil if no one waits
 }
 
 func newSession(srv *Server, id string, clean bool) *session {
@@ -116,40 +119,63 @@ func (s *session) mayRead(topic string) bool {
 	return false
 }
 
-// enqueue queues d for the client. A persistent session keeps QoS 1 and 2
-// messages while offline [MQTT-3.1.2-5] and drops QoS 0 ones. When the
-// queue is full the message is dropped for this session, counted in
-// Stats.Dropped and logged: the first drop of a run, then the 10th, the
-// 100th and so on, and the run's total once the queue takes messages
-// again.
-func (s *session) enqueue(d delivery) {
+// enqueue queues d for the client and reports whether that left the
+// session above its high-water mark while connected: the publisher then
+// waits for it to drain (flow.go). A persistent session keeps QoS 1 and 2
+// messages while offline [MQTT-3.1.2-5]; QoS 0 ones for an offline client
+// are not queued, and counted in Stats.OfflineQoS0. A message beyond the
+// session's limits (MaxQueued messages, MaxQueuedBytes) or the broker's
+// (MaxTotalQueuedBytes) is dropped for this session, counted in
+// Stats.Dropped and by reason, and logged: the first drop of a run, then
+// the 10th, the 100th and so on, and the run's total once the queue takes
+// messages again.
+func (s *session) enqueue(d delivery) (congested bool) {
+	cfg := &s.srv.cfg
 	s.mu.Lock()
-	if s.discarded || s.conn == nil && d.qos == packet.QoS0 {
+	if s.discarded {
 		s.mu.Unlock()
-		return
+		return false
 	}
-	if s.queue.len() >= s.srv.cfg.MaxQueued {
+	if s.conn == nil && d.qos == packet.QoS0 {
+		s.mu.Unlock()
+		s.srv.stats.offlineQoS0.Add(1)
+		return false
+	}
+	cost := d.cost()
+	reason := dropNone
+	switch {
+	case s.queue.len() >= cfg.MaxQueued:
+		reason = dropQueueFull
+	case s.bytes+cost > cfg.MaxQueuedBytes:
+		reason = dropSessionBytes
+	case !s.srv.reserve(cost):
+		reason = dropGlobalBytes
+	}
+	if reason != dropNone {
 		s.dropping++
 		n := s.dropping
 		s.mu.Unlock()
-		s.srv.stats.dropped.Add(1)
+		s.srv.countDrop(reason)
 		if isPowerOf10(n) {
-			s.srv.log.Warn("session queue full: dropping messages", "client", s.id, "topic", d.m.topic,
-				"qos", int(d.qos), "limit", s.srv.cfg.MaxQueued, "dropped", n)
+			s.srv.log.Warn("message dropped for a session", "client", s.id, "reason", reason.String(),
+				"topic", d.m.topic, "qos", int(d.qos), "dropped", n)
 		}
-		return
+		return false
 	}
 	s.queue.push(d)
+	s.bytes += cost
 	c, dropped := s.conn, s.dropping
 	s.dropping = 0
+	congested = c != nil && s.highWater()
 	s.mu.Unlock()
 	if dropped > 0 {
-		s.srv.log.Warn("session queue no longer full", "client", s.id, "dropped", dropped)
+		s.srv.log.Warn("session queue takes messages again", "client", s.id, "dropped", dropped)
 	}
 	s.changed()
 	if c != nil {
 		c.kick()
 	}
+	return congested
 }
 
 // room returns how many more messages the queue takes (Config.MaxQueued).
@@ -169,9 +195,11 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 	if s.conn != c {
 		return out
 	}
-	if s.queue.len() > 0 {
-		s.changed()
+	if s.queue.len() == 0 {
+		return out
 	}
+	s.changed()
+	var freed int64
 	for ; n > 0 && s.queue.len() > 0; n-- {
 		d := s.queue.front()
 		p := outPacket{t: packet.TypePublish, d: d}
@@ -183,10 +211,15 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 			s.inflight = append(s.inflight, f)
 			s.byID[f.id] = f
 			p.id, p.f = f.id, f
+		} else {
+			freed += d.cost() // a QoS 0 message leaves the session here
 		}
 		s.queue.pop()
 		out = append(out, p)
 	}
+	s.bytes -= freed
+	s.srv.release(freed)
+	s.progressedLocked()
 	return out
 }
 
@@ -227,16 +260,18 @@ func (s *session) resendLocked(out []outPacket) []outPacket {
 }
 
 // ack applies a PUBACK, PUBREC or PUBCOMP from the client. It reports
-// whether a PUBREL must be sent (for PUBREC) and whether the window opened.
-// Acknowledgements of unknown identifiers are ignored.
-func (s *session) ack(t packet.Type, id uint16) (pubrel, opened bool) {
+// whether a PUBREL must be sent (for PUBREC) and whether the window
+// opened, or errWrongAck if the acknowledgement does not fit the QoS flow
+// of the message it names [MQTT-4.3.2-1] [MQTT-4.3.3-1]: the connection is
+// then closed [MQTT-4.8.0-1]. Acknowledgements of unknown identifiers are
+// ignored, as are repeated PUBRECs.
+func (s *session) ack(t packet.Type, id uint16) (pubrel, opened bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.byID[id]
 	if f == nil {
-		return false, false
+		return false, false, nil
 	}
-	s.changed()
 	switch {
 	case t == packet.TypePuback && f.d.qos == packet.QoS1,
 		t == packet.TypePubcomp && f.d.qos == packet.QoS2 && f.released:
@@ -244,13 +279,22 @@ func (s *session) ack(t packet.Type, id uint16) (pubrel, opened bool) {
 		if i := slices.Index(s.inflight, f); i >= 0 {
 			s.inflight = slices.Delete(s.inflight, i, i+1)
 		}
-		return false, true
+		cost := f.d.cost()
+		s.bytes -= cost
+		s.srv.release(cost)
+		s.progressedLocked()
+		s.changed()
+		return false, true, nil
 	case t == packet.TypePubrec && f.d.qos == packet.QoS2:
 		// From here on the PUBLISH is never sent again [MQTT-4.3.3-1].
-		f.released = true
-		return true, false
+		if !f.released {
+			f.released = true
+			s.progress++
+			s.changed()
+		}
+		return true, false, nil
 	}
-	return false, false
+	return false, false, &wrongAckError{got: t, id: id, qos: f.d.qos, released: f.released}
 }
 
 // receiveQoS2 records the identifier of an incoming QoS 2 PUBLISH and

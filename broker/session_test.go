@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 )
@@ -124,10 +125,11 @@ func TestQueueLimit(t *testing.T) {
 }
 
 // TestSlowSubscriber checks that a connected subscriber that does not
-// read fills only its own queue: the messages beyond it are dropped and
-// counted, and the publisher and other subscribers go on.
+// read holds the publisher back for at most StallTimeout: it is then
+// disconnected and counted, and the publisher and the other subscribers
+// go on with nothing lost.
 func TestSlowSubscriber(t *testing.T) {
-	s, addr := startServer(t, Config{MaxQueued: 5})
+	s, addr := startServer(t, Config{MaxQueued: 8, StallTimeout: 300 * time.Millisecond})
 	a, b := net.Pipe() // no buffer: the broker's writer blocks at once
 	go s.ServeConn(b)
 	slow := newClient(t, a)
@@ -142,8 +144,22 @@ func TestSlowSubscriber(t *testing.T) {
 		p.publish("t", fmt.Sprint(i), packet.QoS0, false, 0)
 		fast.expectPublish(pub("t", fmt.Sprint(i), packet.QoS0, false))
 	}
-	// The slow client's writer holds at most one batch; its queue 5.
-	if got := s.Stats().Dropped; got < n-maxBatch-5 {
-		t.Errorf("Dropped = %d, want at least %d", got, n-maxBatch-5)
+	st := s.Stats()
+	if st.Stalled != 1 {
+		t.Errorf("Stalled = %d, want 1", st.Stalled)
+	}
+	if st.Dropped > 4 { // at most the few that came while above high water
+		t.Errorf("Dropped = %d, want at most 4", st.Dropped)
+	}
+	// What the slow client's writer held is there to read, then the end.
+	for {
+		_, err := slow.read(wait)
+		if err == nil {
+			continue
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the stalled client's connection is still open")
+		}
+		break
 	}
 }

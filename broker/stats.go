@@ -20,9 +20,28 @@ type Stats struct {
 	MessagesSent     uint64 // PUBLISH packets sent
 	BytesReceived    uint64
 	BytesSent        uint64
-	// Dropped counts messages dropped for a session because its queue was
-	// full (Config.MaxQueued).
+	// Dropped counts messages dropped for a session because its limits
+	// were reached: the sum of the three counts after it. With flow
+	// control, this happens only for sessions that cannot hold their
+	// publishers back: offline ones, stalled ones, or many publishers at
+	// once.
 	Dropped uint64
+	// DroppedQueueFull counts drops at Config.MaxQueued messages.
+	DroppedQueueFull uint64
+	// DroppedSessionBytes counts drops at Config.MaxQueuedBytes.
+	DroppedSessionBytes uint64
+	// DroppedBrokerBytes counts drops at Config.MaxTotalQueuedBytes.
+	DroppedBrokerBytes uint64
+	// OfflineQoS0 counts QoS 0 messages not queued for a persistent
+	// session whose client is offline (MQTT-3.1.2-5 leaves it to the
+	// server; the broker does not keep them).
+	OfflineQoS0 uint64
+	// Stalled counts clients disconnected because they made no progress
+	// for Config.StallTimeout while publishers waited for them.
+	Stalled uint64
+	// QueuedBytes is what all sessions' queued and in-flight messages
+	// cost now, against Config.MaxTotalQueuedBytes.
+	QueuedBytes int64
 	// Denied counts PUBLISH packets the Authorizer refused: acknowledged
 	// and dropped.
 	Denied uint64
@@ -56,6 +75,24 @@ type counters struct {
 	deniedDeliveries  atomic.Uint64
 	pendingClosed     atomic.Uint64
 	retainedTruncated atomic.Uint64
+	droppedQueueFull  atomic.Uint64
+	droppedSession    atomic.Uint64
+	droppedBroker     atomic.Uint64
+	offlineQoS0       atomic.Uint64
+	stalled           atomic.Uint64
+}
+
+// countDrop counts a message dropped for a session, for reason.
+func (s *Server) countDrop(r dropReason) {
+	s.stats.dropped.Add(1)
+	switch r {
+	case dropQueueFull:
+		s.stats.droppedQueueFull.Add(1)
+	case dropSessionBytes:
+		s.stats.droppedSession.Add(1)
+	case dropGlobalBytes:
+		s.stats.droppedBroker.Add(1)
+	}
 }
 
 // Stats returns the broker's counters.
@@ -64,22 +101,28 @@ func (s *Server) Stats() Stats {
 	sessions, pending := len(s.sessions), s.pending.Len()
 	s.mu.Unlock()
 	return Stats{
-		Uptime:            time.Since(s.start),
-		Connections:       int(s.stats.connections.Load()),
-		Pending:           pending,
-		Clients:           int(s.stats.clients.Load()),
-		Sessions:          sessions,
-		Subscriptions:     s.subs.len(),
-		Retained:          s.retained.len(),
-		MessagesReceived:  s.stats.messagesReceived.Load(),
-		MessagesSent:      s.stats.messagesSent.Load(),
-		BytesReceived:     s.stats.bytesReceived.Load(),
-		BytesSent:         s.stats.bytesSent.Load(),
-		Dropped:           s.stats.dropped.Load(),
-		Denied:            s.stats.denied.Load(),
-		Refused:           s.stats.refused.Load(),
-		DeniedDeliveries:  s.stats.deniedDeliveries.Load(),
-		PendingClosed:     s.stats.pendingClosed.Load(),
-		RetainedTruncated: s.stats.retainedTruncated.Load(),
+		Uptime:              time.Since(s.start),
+		Connections:         int(s.stats.connections.Load()),
+		Pending:             pending,
+		Clients:             int(s.stats.clients.Load()),
+		Sessions:            sessions,
+		Subscriptions:       s.subs.len(),
+		Retained:            s.retained.len(),
+		MessagesReceived:    s.stats.messagesReceived.Load(),
+		MessagesSent:        s.stats.messagesSent.Load(),
+		BytesReceived:       s.stats.bytesReceived.Load(),
+		BytesSent:           s.stats.bytesSent.Load(),
+		Dropped:             s.stats.dropped.Load(),
+		DroppedQueueFull:    s.stats.droppedQueueFull.Load(),
+		DroppedSessionBytes: s.stats.droppedSession.Load(),
+		DroppedBrokerBytes:  s.stats.droppedBroker.Load(),
+		OfflineQoS0:         s.stats.offlineQoS0.Load(),
+		Stalled:             s.stats.stalled.Load(),
+		QueuedBytes:         s.queuedBytes.Load(),
+		Denied:              s.stats.denied.Load(),
+		Refused:             s.stats.refused.Load(),
+		DeniedDeliveries:    s.stats.deniedDeliveries.Load(),
+		PendingClosed:       s.stats.pendingClosed.Load(),
+		RetainedTruncated:   s.stats.retainedTruncated.Load(),
 	}
 }

@@ -46,6 +46,7 @@ func (s *Server) publishSys(last map[string]string) {
 		{"bytes/received", u(st.BytesReceived)},
 		{"bytes/sent", u(st.BytesSent)},
 		{"publish/messages/dropped", u(st.Dropped)},
+		{"publish/messages/stalled", u(st.Stalled)},
 		{"publish/messages/denied", u(st.Denied)},
 		{"connections/refused", u(st.Refused)},
 	} {
@@ -53,6 +54,6 @@ func (s *Server) publishSys(last map[string]string) {
 			continue
 		}
 		last[kv[0]] = kv[1]
-		s.publish(newMessage(sysPrefix+kv[0], []byte(kv[1]), packet.QoS0, true))
+		s.publish(newMessage(sysPrefix+kv[0], []byte(kv[1]), packet.QoS0, true), nil)
 	}
 }

@@ -30,7 +30,7 @@ func (c *conn) storeWill(p *packet.Connect) bool {
 // way it is then deleted [MQTT-3.1.2-10].
 func (c *conn) publishWill() {
 	if c.will != nil && !c.disconnect {
-		c.srv.publish(c.will)
+		c.srv.publish(c.will, nil)
 	}
 	c.will = nil
 }
