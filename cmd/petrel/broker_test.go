@@ -191,7 +191,7 @@ func TestBrokerErrors(t *testing.T) {
 		{[]string{"-c", badConf("password-file\n")}, exitUsage, "line 1: password-file: no value"},
 		{[]string{"-password-file", filepath.Join(dir, "missing")}, exitUsage, "-password-file: open"},
 		{[]string{"-password-file", badPasswd}, exitUsage, "-password-file: password file line 1: hash does not start with"},
-		{[]string{"-acl-file", badACL}, exitUsage, "-acl-file: ACL file line 1: "},
+		{[]string{"-acl-file", badACL}, exitUsage, "-acl-file: ACL file " + badACL + " line 1: "},
 		{[]string{"-listen-tls", "127.0.0.1:0", "-certfile", badACL, "-keyfile", badACL}, exitUsage, "-certfile, -keyfile: "},
 		{[]string{"-persistence-dir", badACL}, exitUsage, "-persistence-dir: "},
 		{[]string{"-listen", taken.addrs["mqtt"]}, exitConnect, "-listen " + taken.addrs["mqtt"] + ": listen tcp"},
