@@ -29,6 +29,7 @@ type Client struct {
 	addresses []string // for the transport dialer, Address first; none with cfg.Dial
 	log       *slog.Logger
 	router    router
+	maxOut    int // the largest packet Publish sends: Config.MaxPacketSize as given, 0 for no limit
 
 	// inflight limits outgoing QoS 1 and 2 flows to cfg.MaxInflight.
 	inflight chan struct{}
@@ -54,12 +55,14 @@ type Client struct {
 	fatal    error                   // why reconnection gave up, if it did
 	queued   int                     // messages queued while reconnecting, not yet sent
 	queuedB  int                     // their bytes
+	refused  refusals                // the message the server keeps closing the connection after
+	maxAcked int                     // the largest PUBLISH acknowledged, in bytes
 }
 
 // New validates cfg and returns a Client for it. It does no network I/O; it
 // reads the private key, if cfg.PrivateKey names files.
 func New(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg.withDefaults()}
+	c := &Client{cfg: cfg.withDefaults(), maxOut: cfg.MaxPacketSize}
 	if err := c.cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -442,6 +445,39 @@ func (c *Client) drain(ctx context.Context, cn *conn) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+// Ping sends PINGREQ and waits for PINGRESP, the connection's end, or
+// ctx's. As the server handles a connection's packets in order, PINGRESP
+// also says that it has read every packet sent before the PINGREQ, QoS 0
+// messages included, without closing the connection for one of them: a
+// program that publishes at QoS 0 and exits may Ping before Disconnect to
+// learn whether the server took its messages. Without a connection Ping
+// fails with ErrNotConnected; if the connection ends first, with an error
+// matching ErrConnectionLost.
+func (c *Client) Ping(ctx context.Context) error {
+	c.mu.Lock()
+	cn := c.current()
+	c.mu.Unlock()
+	if cn == nil {
+		return ErrNotConnected
+	}
+	// A PINGREQ unanswered for PingTimeout ends the connection, as the
+	// keepalive's does.
+	cn.pingSent.CompareAndSwap(0, time.Now().UnixNano())
+	cn.pingReqs.Add(1)
+	if err := cn.send(ctx, pingreq); err != nil {
+		return err
+	}
+	ch := cn.awaitPong()
+	select {
+	case <-ch:
+		return nil
+	case <-cn.done:
+		return cn.lostErr()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -118,8 +118,13 @@ type Config struct {
 	// DefaultMaxInflight; at most 65,535.
 	MaxInflight int
 	// MaxPacketSize is the largest packet the client accepts from the
-	// server; a larger one ends the connection. Zero means
-	// packet.DefaultMaxPacketSize.
+	// server (a larger one ends the connection) and, if set, the largest
+	// it sends: a Publish of a larger message fails at once with an error
+	// matching ErrTooLarge that names the limit. Set it to the broker's
+	// limit (Mosquitto's max_packet_size or message_size_limit plus the
+	// topic) to learn of an oversized message before sending it. Zero
+	// means packet.DefaultMaxPacketSize for what the client accepts, and
+	// no limit but the broker's on what it sends.
 	MaxPacketSize int
 	// MessageQueue is how many received messages may wait for their
 	// handlers. When it is full the client stops reading from the network

@@ -31,16 +31,22 @@ type conn struct {
 	readDone  chan struct{} // closed when the reader has returned
 	running   atomic.Int32
 
-	// qmu guards queue. Lock order: Client.mu, then qmu; never the reverse.
+	// qmu guards queue and pings. Lock order: Client.mu, then qmu; never
+	// the reverse.
 	qmu   sync.Mutex
 	queue []outgoing
+	pings []pingWait    // Ping calls awaiting PINGRESP
 	kick  chan struct{} // 1-buffered: wakes the writer
+
+	pingReqs  atomic.Uint64 // PINGREQs written or being written
+	pingResps atomic.Uint64 // PINGRESPs read
 
 	deliveries    chan delivery // to the dispatcher, bounded by Config.MessageQueue
 	readerBlocked atomic.Bool   // the reader waits for room in deliveries
 	unblocked     atomic.Int64  // UnixNano when the reader last stopped waiting so, or 0
 	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
 	lastIn        atomic.Int64  // UnixNano of the latest packet read
+	packetsIn     atomic.Uint64 // packets read, for refusals (see Client.refusal)
 	inHandler     atomic.Bool   // the dispatcher is running handlers
 	dispatched    atomic.Uint64 // messages the dispatcher has finished with
 	inGap         atomic.Int64  // nanoseconds between the latest two packets read
@@ -388,6 +394,7 @@ func (cn *conn) writeLoop() {
 				sent = now.UnixNano()
 				cn.pingSent.Store(sent)
 			}
+			cn.pingReqs.Add(1)
 			cn.nc.SetWriteDeadline(now.Add(keepAlive + cfg.PingTimeout))
 			if _, err := cn.nc.Write(pingreq); err != nil {
 				cn.close(fmt.Errorf("mqtt: write PINGREQ: %w", err))
@@ -420,6 +427,7 @@ func (cn *conn) readLoop() {
 			cn.close(err)
 			return
 		}
+		cn.packetsIn.Add(1)
 		if err := cn.c.handle(cn, p); err != nil {
 			cn.c.log.Warn("mqtt: closing the connection", "error", err)
 			cn.close(err)
@@ -502,4 +510,42 @@ func (cn *conn) dispatch(d delivery) {
 	cn.c.dispatch(cn, d)
 	cn.inHandler.Store(false)
 	cn.dispatched.Add(1)
+}
+
+// pingWait is a Ping call awaiting the PINGRESP that answers the
+// target-th PINGREQ: PINGRESPs come in the order of the PINGREQs.
+type pingWait struct {
+	target uint64
+	ch     chan struct{}
+}
+
+// pinged counts a PINGRESP and wakes the Ping calls it answers.
+func (cn *conn) pinged() {
+	n := cn.pingResps.Add(1)
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	keep := cn.pings[:0]
+	for _, w := range cn.pings {
+		if w.target <= n {
+			close(w.ch)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	cn.pings = keep
+}
+
+// awaitPong returns a channel closed once the PINGREQs written so far are
+// answered.
+func (cn *conn) awaitPong() <-chan struct{} {
+	ch := make(chan struct{})
+	target := cn.pingReqs.Load()
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	if cn.pingResps.Load() >= target {
+		close(ch)
+	} else {
+		cn.pings = append(cn.pings, pingWait{target, ch})
+	}
+	return ch
 }

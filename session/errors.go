@@ -27,6 +27,11 @@ var (
 	// ErrProtocolViolation: the server sent a packet the spec forbids it to
 	// send, or one that does not fit the exchange in progress.
 	ErrProtocolViolation = errors.New("mqtt: protocol violation by the server")
+	// ErrTooLarge: a message over Config.MaxPacketSize, refused before it
+	// is sent, or one the server kept refusing: it closed the connection
+	// right after the message, time after time, as brokers do with a
+	// packet over their size limit.
+	ErrTooLarge = errors.New("mqtt: message too large")
 	// ErrSubscriptionFailed matches every *SubscribeError.
 	ErrSubscriptionFailed = errors.New("mqtt: subscription refused by the server")
 )

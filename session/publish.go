@@ -23,6 +23,13 @@ import (
 // that names both, and the connection is closed [MQTT-4.8.0-1]; the
 // message is not sent again.
 //
+// A message over Config.MaxPacketSize, if set, fails at once with an error
+// matching ErrTooLarge. So does one the server closes the connection right
+// after, three times in a row (the acknowledgement of any other message
+// starts the count again): brokers do so with a message over their size
+// limit, and the client would otherwise send it again on every
+// reconnection, for ever.
+//
 // If ctx ends after the message was handed to the connection, Publish
 // returns ctx's error but the exchange goes on: the message may still be
 // delivered. If the connection ends first, Publish returns an error
@@ -40,6 +47,11 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	buf, err := p.AppendBinary(getBuf())
 	if err != nil {
 		return err
+	}
+	if c.maxOut > 0 && len(buf) > c.maxOut {
+		putBuf(buf)
+		return fmt.Errorf("mqtt: a PUBLISH of %d bytes (topic %q, %d bytes of payload) is over Config.MaxPacketSize, %d bytes: send a smaller message, or raise MaxPacketSize up to the broker's limit: %w",
+			p.Size(), m.Topic, len(m.Payload), c.maxOut, ErrTooLarge)
 	}
 	if m.QoS == packet.QoS0 {
 		return c.publish0(ctx, buf)
@@ -148,6 +160,7 @@ func (c *Client) storeFlow(f *flow) error {
 // sendFlow hands f's PUBLISH to cn for the first time. c.mu must be held.
 func (c *Client) sendFlow(cn *conn, f *flow) {
 	f.sent = true
+	f.sentOn, f.inMark = cn, cn.packetsIn.Load()
 	c.unqueue(&f.queued)
 	// The writer may send buf while the session keeps it for re-sending;
 	// neither writes to it.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"slices"
 	"sync"
@@ -23,6 +24,8 @@ type flow struct {
 	slot     bool       // holds a place in the in-flight window (Client.inflight)
 	queued   int        // bytes counted in the offline queue until sent, or 0
 	storing  bool       // being put in the Store: not to be sent until it is
+	sentOn   *conn      // the connection its PUBLISH was last handed to
+	inMark   uint64     // sentOn's packetsIn then: none read since means none came after it
 }
 
 // finish reports err to the flow's waiter, if it still has one.
@@ -155,6 +158,7 @@ func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn
 			b := slices.Clone(f.buf)
 			b[0] |= 0b1000 // DUP: a re-delivery [MQTT-3.3.1-1]
 			cn.enqueue(outgoing{b: b})
+			f.sentOn, f.inMark = cn, 0
 			resent++
 		default:
 			c.sendFlow(cn, f)
@@ -182,6 +186,12 @@ func (c *Client) connLost(cn *conn, cause error) {
 		c.conn = nil
 	}
 	reconnecting := c.sup != nil && !errors.Is(cause, ErrDisconnected)
+	if f, err := c.refusal(cn, cause); err != nil {
+		// Not sent again: the server would close the connection again. The
+		// writer may still hold its buffer: that is left to the collector.
+		f.buf = nil
+		c.endFlow(f, err)
+	}
 	for id, f := range c.flows {
 		if !c.cfg.PersistentSession && (f.sent || !reconnecting) {
 			f.finish(err)
@@ -230,6 +240,7 @@ func (c *Client) handle(cn *conn, p packet.Packet) error {
 		return c.ack(p.PacketID, packet.TypeUnsubscribe, nil)
 	case *packet.Pingresp:
 		cn.pingSent.Store(0)
+		cn.pinged()
 	case *packet.Connack:
 		return fmt.Errorf("mqtt: the server sent a second CONNACK [MQTT-3.2.0-1]: %w", ErrProtocolViolation)
 	default: // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT
@@ -251,6 +262,10 @@ func (c *Client) complete(id uint16, t packet.Type) error {
 	}
 	if t == packet.TypePuback && f.qos != packet.QoS1 || t == packet.TypePubcomp && !f.released {
 		return c.wrongAck(f, t)
+	}
+	c.refused = refusals{}
+	if f.buf != nil {
+		c.maxAcked = max(c.maxAcked, len(f.buf))
 	}
 	c.endFlow(f, nil)
 	return nil
@@ -376,4 +391,86 @@ func (c *Client) ack(id uint16, kind packet.Type, codes []packet.SubackCode) err
 	c.freeID(id)
 	r.done <- slices.Clone(codes)
 	return nil
+}
+
+// refusalLimit is how many times in a row the server may close the
+// connection right after the same message before the client gives the
+// message up as refused (see Client.refusal).
+const refusalLimit = 3
+
+// refusals counts the connections in a row that the server closed right
+// after the same message: the PUBLISH was the oldest awaiting its
+// acknowledgement, and nothing came from the server after it was handed
+// to the connection. Brokers close the connection so on a packet over
+// their size limit (Mosquitto's max_packet_size, and message_size_limit
+// for some versions), and the client would otherwise send it again on
+// every reconnection, for ever. Any acknowledgement resets it, and only a
+// message larger than any acknowledged (Client.maxAcked) counts: no
+// smaller one can be over the limit.
+type refusals struct {
+	sig uint64 // the message's topic and payload, hashed; the same message sent again by a new Publish counts too
+	n   int
+}
+
+var refusalSeed = maphash.MakeSeed()
+
+// refusal notes whether cn, ending for cause, was closed right after one
+// of the session's messages, and returns that flow with the error to fail
+// it with once the server has done so refusalLimit times in a row; nil
+// otherwise. c.mu must be held.
+func (c *Client) refusal(cn *conn, cause error) (*flow, error) {
+	if errors.Is(cause, ErrDisconnected) || errors.Is(cause, ErrPingTimeout) || errors.Is(cause, ErrProtocolViolation) {
+		return nil, nil
+	}
+	var oldest *flow
+	for _, f := range c.flows {
+		if f.sentOn == cn && f.buf != nil && !f.released && (oldest == nil || f.seq < oldest.seq) {
+			oldest = f
+		}
+	}
+	// The server's size limit is the same on every connection: a message
+	// no larger than one it acknowledged is not over it, and a connection
+	// lost right after it is a cut like any other.
+	if oldest == nil || cn.packetsIn.Load() != oldest.inMark || len(oldest.buf) <= c.maxAcked {
+		return nil, nil
+	}
+	topic, payload := publishParts(oldest.buf)
+	var h maphash.Hash
+	h.SetSeed(refusalSeed)
+	h.Write(topic)
+	h.Write(payload)
+	sig := h.Sum64()
+	if c.refused.sig != sig {
+		c.refused = refusals{sig: sig}
+	}
+	c.refused.n++
+	c.log.Warn("mqtt: the server closed the connection right after a message", "packet_id", oldest.id,
+		"bytes", len(oldest.buf), "times", c.refused.n)
+	if c.refused.n < refusalLimit {
+		return nil, nil
+	}
+	c.refused = refusals{}
+	return oldest, fmt.Errorf("mqtt: the server closed the connection right after this message (a PUBLISH of %d bytes to %q, larger than any it acknowledged), %d times in a row: "+
+		"it is probably over the broker's size limit (Mosquitto: message_size_limit, max_packet_size); send a smaller message or raise the broker's limit, "+
+		"and set Config.MaxPacketSize to that limit so that Publish refuses such a message at once: %w",
+		len(oldest.buf), topic, refusalLimit, ErrTooLarge)
+}
+
+// publishParts returns the topic and payload of an encoded QoS 1 or 2
+// PUBLISH.
+func publishParts(b []byte) (topic, payload []byte) {
+	i := 1
+	for i < len(b) && b[i]&0x80 != 0 { // Remaining Length
+		i++
+	}
+	i++
+	if i+2 > len(b) {
+		return nil, nil
+	}
+	n := int(b[i])<<8 | int(b[i+1])
+	i += 2
+	if i+n+2 > len(b) {
+		return nil, nil
+	}
+	return b[i : i+n], b[i+n+2:]
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 	"github.com/petrel-mqtt/petrel/session"
@@ -126,11 +127,15 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 		return err
 	}
 	msg := session.Message{Topic: topic, QoS: packet.QoS(f.qos), Retain: p.retain}
+	losses := w.losses.Load()
 	if p.lines {
 		err = publishLines(ctx, f, log, c, w, msg, e.stdin)
 	} else {
 		msg.Payload = payload
 		err = publish(ctx, f, log, c, w, msg)
+	}
+	if err == nil && msg.QoS == packet.QoS0 {
+		err = confirmQoS0(ctx, f, c, w, losses, p.lines)
 	}
 	disconnect(ctx, log, c)
 	if n := pending(&cfg); n > 0 && err == nil {
@@ -183,6 +188,37 @@ func publishErr(ctx context.Context, f *connFlags, w *watcher, m session.Message
 		err = fmt.Errorf("%w; without -c the broker forgot the message with the session, so whether it was delivered is unknown (give -c -i id to keep the session across reconnects)", err)
 	}
 	return failure(ctx, f, exitOperation, err)
+}
+
+// confirmTimeout bounds the wait for PINGRESP in confirmQoS0.
+const confirmTimeout = 10 * time.Second
+
+// confirmQoS0 makes sure that the broker took the QoS 0 messages: nothing
+// acknowledges them, and a broker closes the connection right after one
+// it refuses (over its size limit, say), so that a run that only wrote
+// them would exit 0 having delivered nothing. PINGRESP says that the
+// broker read everything sent before the PINGREQ; a connection lost
+// meanwhile (losses counts them) says that it may not have.
+func confirmQoS0(ctx context.Context, f *connFlags, c *session.Client, w *watcher, losses int64, lines bool) error {
+	pctx, cancel := context.WithTimeout(ctx, confirmTimeout)
+	defer cancel()
+	err := c.Ping(pctx)
+	if ctx.Err() != nil {
+		return failure(ctx, f, exitOperation, ctx.Err())
+	}
+	if err == nil && w.losses.Load() == losses {
+		return nil
+	}
+	what := "the broker closed the connection right after the QoS 0 message: it probably refused it, " +
+		"as brokers do with a message over their size limit (message_size_limit, max_packet_size); nothing says it was delivered"
+	if lines {
+		what = "the connection was lost while publishing at QoS 0: the messages sent just before may be lost " +
+			"(a broker closes the connection right after a message over its size limit: message_size_limit, max_packet_size); use -q 1 to know"
+	}
+	if err != nil && !errors.Is(err, session.ErrConnectionLost) && !errors.Is(err, session.ErrNotConnected) {
+		what += " (" + trimMQTT(err) + ")"
+	}
+	return withCode(exitOperation, errors.New(what))
 }
 
 // publishLines publishes each line of r, without its "\n", as mosquitto_pub

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,5 +39,52 @@ func TestPubQoS2AnsweredWithPuback(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q does not say %q", stderr, want)
 		}
+	}
+}
+
+// TestPubOversized checks that pub exits with code 3 for a message that the
+// broker closes the connection after, as brokers do with one over their
+// size limit, saying so: at QoS 1 once it has been refused three times in
+// a row, with or without -c, instead of reconnecting and sending it again
+// for ever; at QoS 0 at once, instead of exiting 0 as if it had been
+// delivered.
+func TestPubOversized(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		sends int
+		want  []string
+	}{
+		{"QoS 1", []string{"-q", "1"}, 3, []string{"3 times in a row", "size limit", "message_size_limit"}},
+		{"QoS 1 -c", []string{"-q", "1", "-c", "-i", "big"}, 3, []string{"3 times in a row", "size limit"}},
+		{"QoS 0", []string{"-q", "0"}, 1, []string{"right after the QoS 0 message", "size limit"}},
+		{"QoS 0 -l", []string{"-q", "0", "-l"}, 1, []string{"lost while publishing at QoS 0", "size limit"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, addr := scripted(t)
+			stdin := strings.Repeat("x", 2000)
+			args := join([]string{"pub", "-t", "big", "--reconnect-delay", "0.01"}, tc.flags, addr)
+			if !slices.Contains(tc.flags, "-l") {
+				args = append(args, "-s")
+			}
+			c := start(t, strings.NewReader(stdin), nil, args...)
+			for range tc.sends {
+				b.ExpectType(packet.TypeConnect)
+				b.SendPacket(&packet.Connack{SessionPresent: slices.Contains(tc.flags, "-c")})
+				b.ExpectType(packet.TypePublish)
+				b.Close()
+			}
+			code := c.wait(t)
+			stderr := c.stderr.String()
+			t.Logf("stderr: %s", stderr)
+			if code != exitOperation {
+				t.Errorf("exit code %d, want %d", code, exitOperation)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q", w)
+				}
+			}
+		})
 	}
 }

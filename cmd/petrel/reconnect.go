@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/session"
@@ -73,6 +74,8 @@ type watcher struct {
 	// refused receives the CONNACK refusal that ended reconnection, once.
 	// Nil without reconnection.
 	refused chan error
+	// losses counts the connections lost.
+	losses atomic.Int64
 }
 
 // watch installs w's hooks in cfg.Reconnect, if reconnection is on.
@@ -97,6 +100,7 @@ func (w *watcher) lost(err error) {
 		}
 		return
 	}
+	w.losses.Add(1)
 	w.log.Debug("petrel: connection lost, reconnecting", "error", err)
 	if errors.Is(err, session.ErrProtocolViolation) {
 		// The operation it failed reports the details as the command exits.
