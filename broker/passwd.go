@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/pbkdf2"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
@@ -119,14 +120,47 @@ func CheckPassword(hash, password string) (bool, error) {
 // A *PasswordFile is an Authenticator: a client must send a user name in
 // the file and its password, else it is refused with return code 4; a
 // client without a user name is refused with return code 5 unless
-// AllowAnonymous is set. A PasswordFile is safe for concurrent use.
+// AllowAnonymous is set. A PasswordFile is safe for concurrent use; its
+// zero value is an empty file.
+//
+// A password check costs by design: PBKDF2 at DefaultPasswordIterations
+// takes about 0.1 s of CPU. So that clients guessing passwords can neither
+// guess fast nor slow down the logins of others, Authenticate bounds the
+// checks:
+//
+//   - A correct login is remembered in memory, one per user: an
+//     HMAC-SHA-256 of the password, under a random key of this
+//     PasswordFile. The same user name and password are then accepted
+//     without PBKDF2, before the bounds below apply: devices that
+//     reconnect stay fast while their address or user name is under
+//     attack. Set, SetIterations and Remove forget the user's login.
+//   - At most GOMAXPROCS checks run at once; the others wait for theirs.
+//   - Each failed login, with an unknown user name too, delays the checks
+//     from the same client address (IPv6: the same /64) and those for the
+//     same user name: 100 ms between checks without a failure, doubling
+//     with each failure up to 5 s, forgotten a minute after the last
+//     failure. The checks of an address or user name take turns that far
+//     apart; a CONNECT whose turn would come after its connect timeout is
+//     refused at once, without a check.
+//
+// A CONNECT whose check cannot start before its connect timeout (the ctx
+// of Authenticate) is refused with ErrLoginDelayed: return code 3, server
+// unavailable. The backoff keeps at most 4,096 addresses and user names;
+// when full, it drops those without failures in the last minute, then
+// those with the fewest failures. Note that guessing the password of a
+// user also delays that user's logins, except those remembered (which a
+// restart of the broker forgets). Check uses the remembered logins and the
+// bound on concurrent checks, but not the backoff.
 type PasswordFile struct {
 	// AllowAnonymous accepts clients that send no user name.
 	AllowAnonymous bool
 
 	mu     sync.RWMutex
 	hashes map[string]parsedHash
-	text   map[string]string // the encoded hashes, to write back
+	text   map[string]string            // the encoded hashes, to write back
+	logins map[string][sha256.Size]byte // remembered logins, by user
+
+	guard authGuard
 }
 
 // PasswordFileError reports a line of a password file that cannot be read.
@@ -208,7 +242,11 @@ func (f *PasswordFile) SetIterations(user, password string, iterations int) erro
 	h, _ := parseHash(hash)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.hashes == nil {
+		f.hashes, f.text = make(map[string]parsedHash), make(map[string]string)
+	}
 	f.hashes[user], f.text[user] = h, hash
+	delete(f.logins, user)
 	return nil
 }
 
@@ -219,6 +257,7 @@ func (f *PasswordFile) Remove(user string) bool {
 	_, ok := f.hashes[user]
 	delete(f.hashes, user)
 	delete(f.text, user)
+	delete(f.logins, user)
 	return ok
 }
 
@@ -229,23 +268,14 @@ func (f *PasswordFile) Users() []string {
 	return f.usersLocked()
 }
 
-// Check reports whether user is in the file with password.
+// Check reports whether user is in the file with password. It waits for
+// a free slot if GOMAXPROCS checks are running.
 func (f *PasswordFile) Check(user, password string) bool {
-	f.mu.RLock()
-	h, ok := f.hashes[user]
-	if !ok {
-		// Spend the time a known user would cost, so that timing does
-		// not tell which users exist.
-		for _, other := range f.hashes {
-			h = other
-			break
-		}
+	if f.remembered(user, password) {
+		return true
 	}
-	f.mu.RUnlock()
-	if h.iterations == 0 {
-		return false
-	}
-	return h.check(password) && ok
+	ok, _ := f.verify(context.Background(), user, password)
+	return ok
 }
 
 // WriteTo writes the file, sorted by user name.
@@ -276,18 +306,34 @@ func (f *PasswordFile) WriteFile(name string) error {
 	return writeFileAtomic(name, b.Bytes(), 0o600)
 }
 
-// Authenticate implements Authenticator.
-func (f *PasswordFile) Authenticate(_ context.Context, info ConnInfo) (string, error) {
-	if info.Username == "" {
-		if f.AllowAnonymous && len(info.Password) == 0 {
+// Authenticate implements Authenticator. A login remembered is accepted at
+// once; else the check waits for its turn and a free slot until ctx ends,
+// failing with ErrLoginDelayed, and a wrong password delays the next
+// checks (see PasswordFile).
+func (f *PasswordFile) Authenticate(ctx context.Context, info ConnInfo) (string, error) {
+	user, password := info.Username, string(info.Password)
+	if user == "" {
+		if f.AllowAnonymous && len(password) == 0 {
 			return "", nil
 		}
 		return "", ErrNotAuthorized
 	}
-	if !f.Check(info.Username, string(info.Password)) {
+	if f.remembered(user, password) {
+		return user, nil
+	}
+	keys := backoffKeys(info)
+	if err := f.guard.turn(ctx, keys); err != nil {
+		return "", err
+	}
+	ok, err := f.verify(ctx, user, password)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		f.guard.failed(keys)
 		return "", ErrBadUsernameOrPassword
 	}
-	return info.Username, nil
+	return user, nil
 }
 
 // writeFileAtomic writes data to name so that a crash leaves either the
