@@ -47,6 +47,7 @@ type conn struct {
 	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
 	lastIn        atomic.Int64  // UnixNano of the latest packet read
 	packetsIn     atomic.Uint64 // packets read, for refusals (see Client.refusal)
+	progress      atomic.Bool   // an acknowledgement or a message came: a success for the backoff
 	inHandler     atomic.Bool   // the dispatcher is running handlers
 	dispatched    atomic.Uint64 // messages the dispatcher has finished with
 	inGap         atomic.Int64  // nanoseconds between the latest two packets read
@@ -428,6 +429,9 @@ func (cn *conn) readLoop() {
 			return
 		}
 		cn.packetsIn.Add(1)
+		if p.Type() != packet.TypePingresp && !cn.progress.Load() {
+			cn.progress.Store(true)
+		}
 		if err := cn.c.handle(cn, p); err != nil {
 			cn.c.log.Warn("mqtt: closing the connection", "error", err)
 			cn.close(err)

@@ -29,10 +29,13 @@ var ErrQueueFull = errors.New("mqtt: offline queue full")
 //
 // Once Connect has succeeded, a lost connection (an error, a cut, a
 // keepalive timeout) is re-established in the background: after a delay
-// that doubles from MinDelay up to MaxDelay with each failed attempt,
-// jittered by up to half so that many clients do not reconnect in step,
-// and starts again from MinDelay only after a connection has stayed up
-// for StableAfter. Each attempt tries the next address: Config.Address,
+// that doubles from MinDelay up to MaxDelay with each attempt that fails
+// (refused or cut before CONNACK, or accepted but lost before anything
+// came from the server), jittered by up to half so that many clients do
+// not reconnect in step. A connection that made progress (an
+// acknowledgement or a message came on it) or stayed up for StableAfter
+// was a success: the delay starts again from MinDelay, so that a link that
+// drops often but carries traffic in between keeps up with it. Each attempt tries the next address: Config.Address,
 // then Addresses, in turn.
 //
 // A CONNACK that refuses the client for its configuration (unacceptable
@@ -65,8 +68,9 @@ type Reconnect struct {
 	// MaxDelay bounds the delay between attempts; zero means
 	// DefaultReconnectMaxDelay.
 	MaxDelay time.Duration
-	// StableAfter is how long a connection must last for the delay to
-	// start again from MinDelay; zero means DefaultReconnectStableAfter.
+	// StableAfter is how long a connection that made no progress must
+	// last for the delay to start again from MinDelay; zero means
+	// DefaultReconnectStableAfter.
 	StableAfter time.Duration
 	// Addresses are more brokers, tried in turn after Config.Address
 	// (each a host, host:port or URL, with Config's Port and Option as
@@ -227,7 +231,7 @@ func (c *Client) supervise(s *supervisor, cn *conn) {
 		if r.OnConnectionLost != nil {
 			r.OnConnectionLost(cause)
 		}
-		if time.Since(up) >= r.StableAfter {
+		if cn.progress.Load() || time.Since(up) >= r.StableAfter {
 			attempt = 0
 		}
 		for {
