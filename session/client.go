@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/auth"
@@ -195,7 +198,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (*conn, bool, error
 	if err != nil {
 		return nil, false, err
 	}
-	r, ack, err := c.handshake(ctx, nc)
+	r, ack, err := c.handshake(ctx, nc, plain(addr))
 	if err != nil {
 		nc.Close()
 		return nil, false, err
@@ -228,8 +231,39 @@ func (c *Client) tlsConfig() *tls.Config {
 	return c.creds.TLSConfig(c.cfg.TLSConfig)
 }
 
-// handshake sends CONNECT on nc and reads the CONNACK, within ctx.
-func (c *Client) handshake(ctx context.Context, nc net.Conn) (*packet.Reader, *packet.Connack, error) {
+// plain reports whether addr, a transport address, is plain MQTT over
+// TCP, without TLS.
+func plain(addr string) bool {
+	return strings.HasPrefix(addr, "mqtt://") || strings.HasPrefix(addr, "tcp://")
+}
+
+// firstBytes is a net.Conn that keeps the first bytes read from it: a
+// server that answers CONNECT with TLS bytes is a TLS port.
+type firstBytes struct {
+	net.Conn
+	b [2]byte
+	n int
+}
+
+func (f *firstBytes) Read(p []byte) (int, error) {
+	n, err := f.Conn.Read(p)
+	f.n += copy(f.b[f.n:], p[:n])
+	return n, err
+}
+
+// tls reports whether the bytes read look like a TLS record: an alert
+// (0x15) or a handshake (0x16), of version 3.x.
+func (f *firstBytes) tls() bool {
+	return f.n == 2 && (f.b[0] == 0x15 || f.b[0] == 0x16) && f.b[1] == 0x03
+}
+
+// errTLSPort is the advice for a plain connection to a TLS port.
+const errTLSPort = "use TLS (Option TLS / --cafile) or the plain port 1883"
+
+// handshake sends CONNECT on nc and reads the CONNACK, within ctx. If
+// plain, nc is plain MQTT over TCP, and a server that closes it on
+// CONNECT may be a TLS port.
+func (c *Client) handshake(ctx context.Context, nc net.Conn, plain bool) (*packet.Reader, *packet.Connack, error) {
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
 	defer stop()
 	if d, ok := ctx.Deadline(); ok {
@@ -243,9 +277,16 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn) (*packet.Reader, *p
 	if _, err := nc.Write(b); err != nil {
 		return nil, nil, c.handshakeErr(ctx, "sending CONNECT", err)
 	}
-	r := packet.NewReader(nc, c.cfg.MaxPacketSize)
+	fb := &firstBytes{Conn: nc}
+	r := packet.NewReader(fb, c.cfg.MaxPacketSize)
 	p, err := r.ReadPacket()
-	if err != nil {
+	switch {
+	case fb.tls():
+		return nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: the server answered with TLS: %s: %w", errTLSPort, ErrProtocolViolation)
+	case err == nil:
+	case plain && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: %w (the server closed the connection without answering CONNECT: if this is a TLS port, %s)", err, errTLSPort)
+	default:
 		return nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", err)
 	}
 	ack, ok := p.(*packet.Connack)

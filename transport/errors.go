@@ -10,6 +10,12 @@ import (
 // allows a protocol version older than TLS 1.2.
 var ErrTLSVersion = errors.New("mqtt: TLS versions before 1.2 are not allowed")
 
+// ErrNotTLS is wrapped by the error Dial returns when the TLS handshake
+// ended as it does against a server that does not speak TLS, a plain MQTT
+// port: the server closed the connection on the ClientHello, or answered
+// with bytes that are not TLS.
+var ErrNotTLS = errors.New("mqtt: the server does not speak TLS")
+
 // AddressError reports a broker address that Dial, ParseAddress or Address
 // cannot use, and names the part at fault.
 type AddressError struct {

@@ -7,7 +7,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
 )
 
 // NewTLSConfig returns a client TLS configuration that trusts the
@@ -82,6 +84,9 @@ func clientTLSConfig(cfg *tls.Config, host string) (*tls.Config, error) {
 // explainTLS adds what to do to a handshake error from an untrusted
 // server certificate, keeping the x509 error for errors.As.
 func explainTLS(err error) error {
+	if notTLS(err) {
+		return fmt.Errorf("%w (the server did not answer TLS: is this a plain MQTT port? use port 8883 or turn TLS off): %w", err, ErrNotTLS)
+	}
 	e, ok := errors.AsType[x509.UnknownAuthorityError](err)
 	if !ok || e.Cert == nil {
 		return err
@@ -90,4 +95,16 @@ func explainTLS(err error) error {
 		return fmt.Errorf("%w (the server's certificate is self-signed; add it or its CA to tls.Config.RootCAs)", err)
 	}
 	return fmt.Errorf("%w (issuer %q; add that CA to tls.Config.RootCAs, see LoadCAFile)", err, e.Cert.Issuer.String())
+}
+
+// notTLS reports whether err, from a TLS handshake, is how a server that
+// does not speak TLS ends it: a plain MQTT server takes the ClientHello
+// for a malformed packet and closes the connection (an EOF, or a reset
+// when it leaves bytes unread), or answers with bytes that are no TLS
+// record.
+func notTLS(err error) bool {
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
