@@ -47,8 +47,8 @@ const (
 	// DefaultMaxClientIDLength is the longest ClientId accepted, in bytes.
 	// The spec requires accepting 1 to 23 [MQTT-3.1.3-5].
 	DefaultMaxClientIDLength = 256
-	// DefaultPersistInterval is how often a broker with a PersistenceDir
-	// writes its state to disk.
+	// DefaultPersistInterval is the longest a change written to a
+	// PersistenceDir waits to be fsynced.
 	DefaultPersistInterval = time.Second
 )
 
@@ -135,10 +135,13 @@ type Config struct {
 	// PersistenceDir, if not empty, is a directory where the broker keeps
 	// persistent sessions (subscriptions, queued and in-flight QoS 1 and 2
 	// messages) and retained messages, so that a restart keeps them. New
-	// loads it; the broker writes it every PersistInterval and at Shutdown.
+	// loads it; the broker appends each change as it happens (see
+	// "Persistence" in the package doc).
 	PersistenceDir string
-	// PersistInterval is how often the state is written to PersistenceDir.
-	// Zero means DefaultPersistInterval.
+	// PersistInterval is the longest time a change written to
+	// PersistenceDir waits to be fsynced: each change is written at once
+	// (a SIGKILL loses none), and an operating-system crash may lose those
+	// of the last interval. Zero means DefaultPersistInterval.
 	PersistInterval time.Duration
 
 	// Logger receives the broker's log records; nil discards them.

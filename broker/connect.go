@@ -179,12 +179,14 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 			sess = newSession(s, id, clean)
 			s.sessions[id] = sess
 		}
-		s.changed()
 		c.sess = sess
 		sess.mu.Lock()
 		sess.conn = c
 		sess.owner = me
 		sess.setUser(c.ident.Username)
+		if st := sess.store(); st != nil {
+			st.session(id, me, c.ident.Username, !present)
+		}
 		c.outbox = append(c.outbox, outPacket{t: packet.TypeConnack, present: present})
 		c.outbox = sess.resendLocked(c.outbox)
 		sess.mu.Unlock()
@@ -221,7 +223,9 @@ func (s *Server) discardLocked(sess *session) {
 		return
 	}
 	sess.discarded = true
-	sess.changed()
+	if st := sess.store(); st != nil {
+		st.ended(sess.id)
+	}
 	filters := make([]string, 0, len(sess.subs))
 	for f := range sess.subs {
 		filters = append(filters, f)

@@ -152,9 +152,14 @@
 // # Persistence
 //
 // With Config.PersistenceDir the broker keeps persistent sessions (their
-// subscriptions, queued and in-flight QoS 1 and 2 messages, and the
-// identifiers of incoming QoS 2 messages awaiting PUBREL) and retained
-// messages on disk, writing them every Config.PersistInterval and at
-// Shutdown, and loads them in New. A crash loses at most the changes of the
-// last interval. See persist.go for the format.
+// owners, subscriptions, queued and in-flight QoS 1 and 2 messages, and
+// the identifiers of incoming QoS 2 messages awaiting PUBREL) and retained
+// messages on disk, and loads them in New. It appends a record for each
+// change as it happens, before acting on it (a QoS 1 message queued for
+// a persistent session is on disk before its PUBACK), so what it writes is
+// proportional to what changes, and a SIGKILL of the broker loses no
+// acknowledged message. The file is fsynced Config.PersistInterval after
+// a write at the latest: an operating-system crash or a power loss may
+// lose the changes of that last interval. The log is compacted when it
+// grows to four times what is live. See persist.go for the format.
 package broker

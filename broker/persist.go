@@ -1,12 +1,9 @@
 package broker
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/petrel-mqtt/petrel/internal/wal"
 )
@@ -14,165 +11,112 @@ import (
 // Persistence keeps the broker's durable state in one file,
 // <PersistenceDir>/broker.wal, a log of internal/wal (CRC-checked records,
 // torn tails recovered at open, an exclusive lock so that two brokers
-// never share a directory). The broker uses it as a snapshot store: every
-// Config.PersistInterval, if anything changed, and at Shutdown, it
-// rewrites the log with its whole durable state through the log's
-// compaction (a temporary file, fsynced, renamed over the log, and the
-// directory fsynced), so that a crash leaves either the previous snapshot
-// or the new one. Writing a record for every change instead would put an
-// fsync on the path of every QoS 1 and 2 message; the snapshot bounds the
-// loss of a crash to the changes of the last interval (Mosquitto, by
-// default, saves every 30 minutes).
+// never share a directory).
 //
-// The snapshot holds the persistent sessions (subscriptions, in-flight and
-// queued QoS 1 and 2 messages, incoming QoS 2 identifiers awaiting PUBREL,
-// the next packet identifier) and the retained messages other than $SYS
-// ones. Clean sessions and wills of connected clients are not kept.
+// The log is incremental: each change of the durable state appends one
+// record as it happens (a session made, its owner, a subscription, a QoS 1
+// or 2 message queued for it, sent with its packet identifier, released by
+// PUBREC, acknowledged; an incoming QoS 2 identifier; a retained message),
+// so what is written is proportional to what changed. The store (store.go)
+// keeps an image of the durable state beside the broker's live one; when
+// the log has grown to four times what that image takes, the log's
+// compaction rewrites it from the image (a temporary file, fsynced,
+// renamed over the log, and the directory fsynced).
+//
+// Durability: a record is written with one write(2) before the broker acts
+// on the change it records — before the PUBACK or PUBREC of a message
+// queued for a persistent session, say — so a SIGKILL of the broker loses
+// no acknowledged QoS 1 or 2 message. The log is fsynced at most
+// Config.PersistInterval after a write (default 1 s), so an operating-system
+// crash or a power loss may lose the changes of that last interval.
+//
+// The log holds the persistent sessions (owner, subscriptions, queued and
+// in-flight QoS 1 and 2 messages, incoming QoS 2 identifiers awaiting
+// PUBREL) and the retained messages other than $SYS ones. Clean sessions,
+// QoS 0 messages and wills of connected clients are not kept.
 
 // persistFile is the name of the log in PersistenceDir.
 const persistFile = "broker.wal"
 
-// persister owns the log.
-type persister struct {
-	log   *wal.Log
-	saved uint64 // the change count of the last snapshot; used by one goroutine at a time
-}
-
-// changed records that the durable state changed.
-func (s *Server) changed() {
-	if s.persist != nil {
-		s.changes.Add(1)
-	}
-}
-
 // openPersistence opens the log in PersistenceDir, creating the directory
-// if need be, loads its state and starts the goroutine that saves it.
+// if need be, and loads its state.
 func (s *Server) openPersistence() error {
 	dir := s.cfg.PersistenceDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("mqtt: broker persistence: %w", err)
 	}
-	ld := &loader{s: s}
+	st := newStore(s.log)
 	log, err := wal.Open(filepath.Join(dir, persistFile), wal.Options{
-		Sync:      wal.SyncAlways,
-		MaxRecord: max(wal.DefaultMaxRecord, 2*s.cfg.MaxPacketSize+1024),
-		CompactAt: -1, // compacted on our schedule only
-		Snapshot:  s.snapshot,
-		Replay:    func(r wal.Record) error { return ld.record(r.Type, r.Payload) },
-		Logger:    s.log,
+		Sync:        wal.SyncBatch,
+		BatchWindow: s.cfg.PersistInterval,
+		MaxRecord:   max(wal.DefaultMaxRecord, 2*s.cfg.MaxPacketSize+1024),
+		Replay:      func(r wal.Record) error { return st.replay(r.Type, r.Payload) },
+		Snapshot:    st.snapshot,
+		LiveSize:    st.liveSize,
+		CompactAt:   64 << 20,
+		Logger:      s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("mqtt: broker persistence: %s: %w", dir, err)
 	}
-	s.persist = &persister{log: log}
-	s.log.Info("persistence loaded", "dir", dir, "sessions", len(s.sessions), "retained", s.retained.len(),
-		"recovered", len(log.Recovered()))
-	s.wg.Go(s.persistLoop)
-	return nil
-}
-
-// persistLoop saves the state every PersistInterval while it changes,
-// until Shutdown.
-func (s *Server) persistLoop() {
-	t := time.NewTicker(s.cfg.PersistInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			if err := s.save(); err != nil {
-				s.log.Error("persistence: saving the state failed; will retry", "err", err)
-			}
-		case <-s.ctx.Done():
-			return
+	st.log = log
+	st.live = st.measure()
+	if st.legacy {
+		// A snapshot written by an earlier Petrel: rewrite it in this
+		// format before anything is appended.
+		if err := log.Compact(); err != nil {
+			log.Close()
+			return fmt.Errorf("mqtt: broker persistence: %s: converting the state file: %w", dir, err)
 		}
 	}
-}
-
-// save writes a snapshot if the state changed since the last one. Only
-// persistLoop, then Shutdown, call it, never at once.
-func (s *Server) save() error {
-	p := s.persist
-	v := s.changes.Load()
-	if v == p.saved {
-		return nil
-	}
-	if err := p.log.Compact(); err != nil {
-		return err
-	}
-	p.saved = v
+	s.materialize(st)
+	s.store = st
+	s.retained.onSet = st.retainedSet
+	s.log.Info("persistence loaded", "dir", dir, "sessions", len(s.sessions), "retained", s.retained.len(),
+		"bytes", log.Size(), "recovered", len(log.Recovered()))
 	return nil
 }
 
-// closePersistence saves the final state and closes the log; Shutdown
-// calls it once every connection has ended.
+// closePersistence syncs and closes the log; Shutdown calls it once every
+// connection has ended.
 func (s *Server) closePersistence() error {
-	err := s.save()
-	if cerr := s.persist.log.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := s.store.close(); err != nil {
 		return fmt.Errorf("mqtt: broker persistence: %w", err)
 	}
 	return nil
 }
 
-// snapshot emits the durable state as records. The log calls it with its
-// lock held; it takes the broker's locks in their usual order.
-func (s *Server) snapshot(emit func(typ byte, payload []byte) error) error {
-	var b []byte
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		if !sess.clean {
-			sessions = append(sessions, sess)
+// materialize builds the broker's sessions, subscriptions and retained
+// messages from the image the log was replayed into.
+func (s *Server) materialize(st *store) {
+	for id, ds := range st.sessions {
+		sess := newSession(s, id, false)
+		sess.owner = ds.owner
+		sess.setUser(ds.user)
+		for f, q := range ds.subs {
+			sess.subs[f] = q
+			s.subs.add(f, sess, q)
 		}
-	}
-	s.mu.Unlock()
-	for _, sess := range sessions {
-		if err := s.snapshotSession(sess, emit, &b); err != nil {
-			return err
+		for pid := range ds.inbound {
+			sess.inbound[pid] = struct{}{}
 		}
-	}
-	for _, m := range s.retained.snapshot() {
-		if strings.HasPrefix(m.topic, "$SYS/") {
-			continue
+		for _, m := range ds.ordered() {
+			cost := m.d.cost()
+			sess.bytes += cost
+			s.queuedBytes.Add(cost)
+			sess.seq = max(sess.seq, m.d.seq)
+			if m.pid == 0 {
+				sess.queue.push(m.d)
+				continue
+			}
+			f := &flight{id: m.pid, d: m.d, released: m.released}
+			f.sent.Store(true) // as far as anyone knows
+			sess.inflight = append(sess.inflight, f)
+			sess.byID[m.pid] = f
 		}
-		b = encodeRetained(b[:0], m)
-		if err := emit(recRetained, b); err != nil {
-			return err
-		}
+		s.sessions[id] = sess
 	}
-	return nil
-}
-
-// snapshotSession emits one session's records, taken under its lock.
-func (s *Server) snapshotSession(sess *session, emit func(byte, []byte) error, b *[]byte) error {
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.discarded {
-		return nil
+	for _, m := range st.retained {
+		s.retained.set(m)
 	}
-	var err error
-	put := func(typ byte, p []byte) {
-		if err == nil {
-			err = emit(typ, p)
-		}
-		*b = p[:0]
-	}
-	put(recSession, encodeSession((*b)[:0], sess))
-	for f, q := range sess.subs {
-		put(recSub, encodeSub((*b)[:0], f, q))
-	}
-	for _, f := range sess.inflight {
-		put(recInflight, encodeFlight((*b)[:0], f))
-	}
-	for _, d := range sess.queue.all() {
-		if d.qos > 0 { // QoS 0 messages are not kept for offline clients
-			put(recQueued, encodeDelivery((*b)[:0], d))
-		}
-	}
-	if errors.Is(err, wal.ErrTooLarge) {
-		s.log.Error("persistence: a record is too large", "client", sess.id, "err", err)
-	}
-	return err
 }

@@ -8,28 +8,36 @@ import (
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
-// Record types of the persistence log. A snapshot is a run of records:
-// each session record is followed by the records of its subscriptions
-// and messages; retained messages stand alone.
+// Record types of the persistence log (persist.go). Each record of a
+// session starts with the session's ClientId.
 const (
-	recSession  byte = 'S' // persistent session: id, next packet id, inbound QoS 2 ids
-	recSub      byte = 'B' // subscription of the last session: filter, QoS
-	recInflight byte = 'F' // in-flight message of the last session
-	recQueued   byte = 'Q' // queued message of the last session
-	recRetained byte = 'R' // retained message
+	recNewSession  byte = 'n' // a persistent session made anew: id, owner, user
+	recOwner       byte = 'o' // a session's owner and user changed: id, owner, user
+	recEnded       byte = 'x' // a session ended: id
+	recSub         byte = 's' // a subscription: id, filter, qos
+	recUnsub       byte = 'u' // a subscription ended: id, filter, 0
+	recQueued      byte = 'q' // a QoS 1 or 2 message queued: id, seq, qos, retain, topic, payload
+	recSent        byte = 'f' // a queued message in flight: id, seq, packet id
+	recReleased    byte = 'p' // PUBREC received for a QoS 2 message: id, seq
+	recDone        byte = 'a' // a message acknowledged: id, seq
+	recInbound     byte = 'i' // an incoming QoS 2 identifier awaiting PUBREL: id, packet id
+	recInboundDone byte = 'j' // that identifier released: id, packet id
+	recRetained    byte = 'r' // a retained message, or its deletion (empty payload): qos, topic, payload
 )
 
-// Encodings (all integers unsigned varints, strings a varint length and
-// the bytes):
-//
-//	S: id, nextID, count, count × inbound id[, owner, user]
-//
-// (a session record written before sessions had owners ends after the
-// inbound ids; its session is adopted by the next client that connects)
-//	B: filter, qos
-//	F: packet id, released (0/1), qos, retain (0/1), topic, payload
-//	Q: qos, retain (0/1), topic, payload
-//	R: qos, topic, payload
+// The record types of the snapshots of earlier versions, read once and
+// converted: each session record is followed by the records of its
+// subscriptions and messages.
+const (
+	legacySession  byte = 'S' // id, next packet id, count, count × inbound id[, owner, user]
+	legacySub      byte = 'B' // filter, qos
+	legacyInflight byte = 'F' // packet id, released (0/1), qos, retain (0/1), topic, payload
+	legacyQueued   byte = 'Q' // qos, retain (0/1), topic, payload
+	legacyRetained byte = 'R' // qos, topic, payload
+)
+
+// All integers are unsigned varints, strings a varint length and the
+// bytes.
 
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 
@@ -44,25 +52,12 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-func encodeSession(b []byte, s *session) []byte {
-	b = appendStr(b, s.id)
-	b = appendUvarint(b, uint64(s.nextID))
-	b = appendUvarint(b, uint64(len(s.inbound)))
-	for id := range s.inbound {
-		b = appendUvarint(b, uint64(id))
-	}
-	b = appendStr(b, s.owner)
-	return appendStr(b, s.identity().Username)
+func encodeOwner(b []byte, id, owner, user string) []byte {
+	return appendStr(appendStr(appendStr(b, id), owner), user)
 }
 
 func encodeSub(b []byte, filter string, q packet.QoS) []byte {
 	return appendUvarint(appendStr(b, filter), uint64(q))
-}
-
-func encodeFlight(b []byte, f *flight) []byte {
-	b = appendUvarint(b, uint64(f.id))
-	b = appendBool(b, f.released)
-	return encodeDelivery(b, f.d)
 }
 
 func encodeDelivery(b []byte, d delivery) []byte {
@@ -137,83 +132,216 @@ func (d *decoder) delivery() delivery {
 	return delivery{m: newMessage(topic, payload, q, false), qos: q, retain: retain}
 }
 
-// loader rebuilds the broker's state from the records of a snapshot.
-type loader struct {
-	s    *Server
-	cur  *session
-	seen map[uint16]bool
-}
-
-func (l *loader) record(typ byte, payload []byte) error {
+// replay applies one record of the log to the image. A record that names
+// a session or a message the image does not hold is ignored; a malformed
+// one fails the open, naming the record.
+func (st *store) replay(typ byte, payload []byte) error {
 	d := &decoder{b: payload}
-	switch typ {
-	case recSession:
+	session := func() (string, *dstore) {
 		id := string(d.str())
-		s := newSession(l.s, id, false)
-		s.nextID = uint16(d.uvarint(65535))
-		n := d.uvarint(65535)
-		for range n {
-			s.inbound[uint16(d.uvarint(65535))] = struct{}{}
-		}
-		if len(d.b) > 0 {
-			s.owner = string(d.str())
-			s.setUser(string(d.str()))
-		}
+		return id, st.sessions[id]
+	}
+	switch typ {
+	case recNewSession, recOwner:
+		id, ds := session()
+		owner, user := string(d.str()), string(d.str())
 		if err := d.done(); err != nil {
 			return err
 		}
-		if _, dup := l.s.sessions[id]; dup || id == "" {
+		if id == "" {
 			return errRecord
 		}
-		l.s.sessions[id] = s
-		l.cur, l.seen = s, make(map[uint16]bool)
-	case recSub:
+		if typ == recNewSession || ds == nil {
+			if ds != nil {
+				st.live -= st.sessionLive(ds)
+			}
+			ds = newDstore()
+			st.sessions[id] = ds
+			st.live += recordOverhead + int64(len(id))
+		}
+		ds.owner, ds.user = owner, user
+	case recEnded:
+		id, ds := session()
+		if err := d.done(); err != nil {
+			return err
+		}
+		if ds != nil {
+			st.live -= st.sessionLive(ds)
+			delete(st.sessions, id)
+		}
+	case recSub, recUnsub:
+		_, ds := session()
 		filter := string(d.str())
 		q := d.qos()
 		if err := d.done(); err != nil {
 			return err
 		}
-		if l.cur == nil || packet.ValidateTopicFilter(filter) != nil {
+		if packet.ValidateTopicFilter(filter) != nil {
 			return errRecord
 		}
-		l.cur.subs[filter] = q
-		l.s.subs.add(filter, l.cur, q)
-	case recInflight:
-		id := uint16(d.uvarint(65535))
-		released := d.bool()
-		dl := d.delivery()
-		if err := d.done(); err != nil {
-			return err
+		if ds == nil {
+			return nil
 		}
-		if l.cur == nil || id == 0 || l.seen[id] || dl.qos == packet.QoS0 || released && dl.qos != packet.QoS2 {
-			return errRecord
+		_, had := ds.subs[filter]
+		if typ == recUnsub {
+			if had {
+				delete(ds.subs, filter)
+				st.live -= recordOverhead + int64(len(filter))
+			}
+			return nil
 		}
-		l.seen[id] = true
-		f := &flight{id: id, d: dl, released: released}
-		f.sent.Store(true) // as far as anyone knows
-		l.cur.inflight = append(l.cur.inflight, f)
-		l.cur.byID[id] = f
+		if !had {
+			st.live += recordOverhead + int64(len(filter))
+		}
+		ds.subs[filter] = q
 	case recQueued:
+		_, ds := session()
+		seq := d.uvarint(1<<63 - 1)
 		dl := d.delivery()
 		if err := d.done(); err != nil {
 			return err
 		}
-		if l.cur == nil {
+		if dl.qos == packet.QoS0 {
 			return errRecord
 		}
-		l.cur.queue.push(dl)
-	case recRetained:
+		if ds == nil {
+			return nil
+		}
+		dl.seq = seq
+		if old := ds.msgs[seq]; old != nil {
+			st.live -= msgLive(old.d)
+		}
+		ds.msgs[seq] = &dmsg{d: dl}
+		st.live += msgLive(dl)
+	case recSent, recReleased, recDone:
+		_, ds := session()
+		seq := d.uvarint(1<<63 - 1)
+		var pid uint16
+		if typ == recSent {
+			pid = uint16(d.uvarint(65535))
+		}
+		if err := d.done(); err != nil {
+			return err
+		}
+		if typ == recSent && pid == 0 {
+			return errRecord
+		}
+		if ds == nil || ds.msgs[seq] == nil {
+			return nil
+		}
+		m := ds.msgs[seq]
+		switch typ {
+		case recSent:
+			m.pid = pid
+		case recReleased:
+			if m.d.qos != packet.QoS2 {
+				return errRecord
+			}
+			m.released = true
+		case recDone:
+			delete(ds.msgs, seq)
+			st.live -= msgLive(m.d)
+		}
+	case recInbound, recInboundDone:
+		_, ds := session()
+		pid := uint16(d.uvarint(65535))
+		if err := d.done(); err != nil {
+			return err
+		}
+		if pid == 0 {
+			return errRecord
+		}
+		if ds == nil {
+			return nil
+		}
+		_, had := ds.inbound[pid]
+		switch {
+		case typ == recInbound && !had:
+			ds.inbound[pid] = struct{}{}
+			st.live += recordOverhead
+		case typ == recInboundDone && had:
+			delete(ds.inbound, pid)
+			st.live -= recordOverhead
+		}
+	case recRetained, legacyRetained:
 		q := d.qos()
 		topic := d.topic()
 		payload := d.str()
 		if err := d.done(); err != nil {
 			return err
 		}
-		if len(payload) > 0 && !strings.HasPrefix(topic, "$SYS/") {
-			l.s.retained.set(newMessage(topic, payload, q, true))
+		if strings.HasPrefix(topic, "$SYS/") {
+			return nil
 		}
+		if old := st.retained[topic]; old != nil {
+			st.live -= int64(len(old.tbytes)+len(old.payload)) + recordOverhead
+			delete(st.retained, topic)
+		}
+		if len(payload) > 0 {
+			m := newMessage(topic, payload, q, true)
+			st.retained[topic] = m
+			st.live += int64(len(m.tbytes)+len(m.payload)) + recordOverhead
+		}
+	case legacySession, legacySub, legacyInflight, legacyQueued:
+		st.legacy = true
+		return st.replayLegacy(typ, d)
 	default:
 		return errRecord
+	}
+	return nil
+}
+
+// replayLegacy applies a record of an earlier version's snapshot, whose
+// records of a session follow its session record.
+func (st *store) replayLegacy(typ byte, d *decoder) error {
+	switch typ {
+	case legacySession:
+		id := string(d.str())
+		d.uvarint(65535) // the next packet identifier: no longer kept
+		n := d.uvarint(65535)
+		inbound := make(map[uint16]struct{}, min(n, 1024))
+		for range n {
+			inbound[uint16(d.uvarint(65535))] = struct{}{}
+		}
+		var owner, user string
+		if len(d.b) > 0 {
+			owner, user = string(d.str()), string(d.str())
+		}
+		if err := d.done(); err != nil {
+			return err
+		}
+		if _, dup := st.sessions[id]; dup || id == "" {
+			return errRecord
+		}
+		ds := newDstore()
+		ds.owner, ds.user, ds.inbound = owner, user, inbound
+		st.sessions[id], st.cur = ds, ds
+	case legacySub:
+		filter := string(d.str())
+		q := d.qos()
+		if err := d.done(); err != nil {
+			return err
+		}
+		if st.cur == nil || packet.ValidateTopicFilter(filter) != nil {
+			return errRecord
+		}
+		st.cur.subs[filter] = q
+	case legacyInflight, legacyQueued:
+		var pid uint16
+		var released bool
+		if typ == legacyInflight {
+			pid = uint16(d.uvarint(65535))
+			released = d.bool()
+		}
+		dl := d.delivery()
+		if err := d.done(); err != nil {
+			return err
+		}
+		if st.cur == nil || dl.qos == packet.QoS0 || typ == legacyInflight && pid == 0 || released && dl.qos != packet.QoS2 {
+			return errRecord
+		}
+		dl.seq = uint64(len(st.cur.msgs) + 1)
+		st.cur.msgs[dl.seq] = &dmsg{d: dl, pid: pid, released: released}
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"strings"
-
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -49,9 +47,6 @@ func (c *conn) handlePublish(p *packet.Publish) {
 func (s *Server) publish(m *message, from *conn) {
 	if m.retain {
 		s.retained.set(m)
-		if !strings.HasPrefix(m.topic, sysPrefix) {
-			s.changed()
-		}
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {

@@ -13,6 +13,10 @@ type retainStore struct {
 	mu    sync.RWMutex // guards root and count
 	root  rnode
 	count int
+	// onSet, if set before use, is called with each message set (stored,
+	// or deleting with an empty payload), with mu held: the broker's
+	// store records it.
+	onSet func(*message)
 }
 
 type rnode struct {
@@ -26,6 +30,9 @@ type rnode struct {
 func (r *retainStore) set(m *message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.onSet != nil {
+		r.onSet(m)
+	}
 	if len(m.payload) == 0 {
 		if r.root.remove(m.topic) {
 			r.count--

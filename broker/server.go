@@ -43,8 +43,7 @@ type Server struct {
 	// checkReads is set when an Authorizer is configured: each delivery
 	// is then checked with CanSubscribe on its topic.
 	checkReads bool
-	persist    *persister    // nil without PersistenceDir
-	changes    atomic.Uint64 // changes of the durable state, with persistence
+	store      *store // nil without PersistenceDir
 	// queuedBytes is what all sessions' queues and flights cost, against
 	// Config.MaxTotalQueuedBytes.
 	queuedBytes atomic.Int64
@@ -304,7 +303,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 	s.finalOnce.Do(func() {
-		if s.persist != nil {
+		if s.store != nil {
 			s.finalErr = s.closePersistence()
 		}
 	})

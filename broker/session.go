@@ -36,6 +36,7 @@ type delivery struct {
 	m      *message
 	qos    packet.QoS
 	retain bool
+	seq    uint64 // its number in a persistent session's queue (store.go); 0 otherwise
 }
 
 // flight is an outgoing QoS 1 or 2 message awaiting acknowledgement.
@@ -72,6 +73,7 @@ type session struct {
 	inflight  []*flight          // in the order first sent [MQTT-4.6.0-1]
 	byID      map[uint16]*flight // the same flights by packet identifier
 	nextID    uint16
+	seq       uint64              // the last sequence number given to a queued message (store.go)
 	inbound   map[uint16]struct{} // QoS 2 identifiers awaiting PUBREL [MQTT-4.3.3-2]
 	dropping  uint64              // messages dropped since the queue last took one
 	bytes     int64               // what the queue and the flights cost (delivery.cost), in the budgets
@@ -162,6 +164,11 @@ func (s *session) enqueue(d delivery) (congested bool) {
 		}
 		return false
 	}
+	if st := s.store(); st != nil && d.qos > packet.QoS0 {
+		s.seq++
+		d.seq = s.seq
+		st.queued(s.id, d) // before the publisher's PUBACK or PUBREC
+	}
 	s.queue.push(d)
 	s.bytes += cost
 	c, dropped := s.conn, s.dropping
@@ -171,7 +178,6 @@ func (s *session) enqueue(d delivery) (congested bool) {
 	if dropped > 0 {
 		s.srv.log.Warn("session queue takes messages again", "client", s.id, "dropped", dropped)
 	}
-	s.changed()
 	if c != nil {
 		c.kick()
 	}
@@ -198,7 +204,7 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 	if s.queue.len() == 0 {
 		return out
 	}
-	s.changed()
+	st := s.store()
 	var freed int64
 	for ; n > 0 && s.queue.len() > 0; n-- {
 		d := s.queue.front()
@@ -211,6 +217,9 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 			s.inflight = append(s.inflight, f)
 			s.byID[f.id] = f
 			p.id, p.f = f.id, f
+			if st != nil {
+				st.sent(s.id, d.seq, f.id)
+			}
 		} else {
 			freed += d.cost() // a QoS 0 message leaves the session here
 		}
@@ -283,14 +292,18 @@ func (s *session) ack(t packet.Type, id uint16) (pubrel, opened bool, err error)
 		s.bytes -= cost
 		s.srv.release(cost)
 		s.progressedLocked()
-		s.changed()
+		if st := s.store(); st != nil {
+			st.done(s.id, f.d.seq)
+		}
 		return false, true, nil
 	case t == packet.TypePubrec && f.d.qos == packet.QoS2:
 		// From here on the PUBLISH is never sent again [MQTT-4.3.3-1].
 		if !f.released {
 			f.released = true
 			s.progress++
-			s.changed()
+			if st := s.store(); st != nil {
+				st.released(s.id, f.d.seq)
+			}
 		}
 		return true, false, nil
 	}
@@ -307,23 +320,29 @@ func (s *session) receiveQoS2(id uint16) bool {
 		return false
 	}
 	s.inbound[id] = struct{}{}
-	s.changed()
+	if st := s.store(); st != nil {
+		st.inbound(s.id, id, false) // before PUBREC
+	}
 	return true
 }
 
 // release forgets an incoming QoS 2 identifier on PUBREL.
 func (s *session) release(id uint16) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.inbound, id)
-	s.mu.Unlock()
-	s.changed()
+	if st := s.store(); st != nil {
+		st.inbound(s.id, id, true)
+	}
 }
 
-// changed records a change of a persistent session's state.
-func (s *session) changed() {
-	if !s.clean {
-		s.srv.changed()
+// store returns the broker's store if the session is persistent and the
+// broker persists, nil otherwise.
+func (s *session) store() *store {
+	if s.clean {
+		return nil
 	}
+	return s.srv.store
 }
 
 // fifo is a queue of deliveries in a ring buffer that grows as needed.

@@ -66,11 +66,13 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		filter := string(g.Filter)
 		sess.mu.Lock()
 		sess.subs[filter] = g.QoS
+		if st := sess.store(); st != nil {
+			st.subscribed(sess.id, filter, g.QoS, false)
+		}
 		sess.mu.Unlock()
 		srv.subs.add(filter, sess, g.QoS)
 		srv.log.Debug("subscribed", "client", c.ident.ClientID, "filter", filter, "qos", int(g.QoS))
 	}
-	sess.changed()
 	// SUBACK goes first to the outbox; the writer sends the outbox before
 	// the session's queue, where the retained messages go.
 	if !c.send(outPacket{t: packet.TypeSuback, id: p.PacketID, codes: codes}) { // [MQTT-3.8.4-1]
@@ -101,10 +103,12 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 		filter := string(f)
 		c.sess.mu.Lock()
 		delete(c.sess.subs, filter)
+		if st := c.sess.store(); st != nil {
+			st.subscribed(c.sess.id, filter, 0, true)
+		}
 		c.sess.mu.Unlock()
 		c.srv.subs.remove(filter, c.sess)
 		c.srv.log.Debug("unsubscribed", "client", c.ident.ClientID, "filter", filter)
 	}
-	c.sess.changed()
 	c.send(outPacket{t: packet.TypeUnsuback, id: p.PacketID})
 }

@@ -189,7 +189,8 @@ State and limits (0 means the default):
                     keep persistent sessions and retained messages in dir
                     across restarts
   -persist-interval t
-                    how often the state is written to dir (default 1s)
+                    each change is written to dir at once (a kill loses
+                    none); the longest it waits to be fsynced (default 1s)
   -max-connections n
                     clients connected at once (default 10000); connections
                     that have not sent CONNECT yet are limited apart
