@@ -50,6 +50,8 @@ func (c *conn) connect(p *packet.Connect) bool {
 			code = packet.RefusedBadUserNameOrPassword
 		case errors.Is(err, ErrNotAuthorized):
 			code = packet.RefusedNotAuthorized
+		case errors.Is(err, ErrLoginDelayed):
+			// Under a guessing attack: refused with 3, logged by refuse.
 		default:
 			c.srv.log.Error("authenticator failed", "client", id, "remote", c.remote, "err", err)
 		}
