@@ -54,14 +54,21 @@ type rawConn struct {
 	r  *packet.Reader
 }
 
-func dialRaw(t *testing.T, addr, id string) *rawConn {
+// dialRawConn opens a connection and sends nothing.
+func dialRawConn(t *testing.T, addr string) *rawConn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	c := &rawConn{nc: nc, r: packet.NewReader(nc, 0)}
+	return &rawConn{nc: nc, r: packet.NewReader(nc, 4<<20)}
+}
+
+// dialRaw connects a client with a clean session.
+func dialRaw(t *testing.T, addr, id string) *rawConn {
+	t.Helper()
+	c := dialRawConn(t, addr)
 	c.send(t, &packet.Connect{ClientID: []byte(id), CleanSession: true})
 	if ack, ok := c.read(t, 10*time.Second).(*packet.Connack); !ok || ack.ReturnCode != packet.Accepted {
 		t.Fatalf("%s: CONNACK %v", id, ack)

@@ -42,6 +42,8 @@ type brokerFlags struct {
 
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
 	maxPending, maxPendingPerIP, maxConnectPacketSize     int
+	maxQueuedBytes, maxTotalQueuedBytes                   int64
+	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
 	shutdownTimeout                                       time.Duration
 
@@ -91,6 +93,9 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxPending, "max-pending", 0, "")
 	fs.IntVar(&f.maxPendingPerIP, "max-pending-per-ip", 0, "")
 	fs.IntVar(&f.maxConnectPacketSize, "max-connect-packet-size", 0, "")
+	fs.Int64Var(&f.maxQueuedBytes, "max-queued-bytes", 0, "")
+	fs.Int64Var(&f.maxTotalQueuedBytes, "max-total-queued-bytes", 0, "")
+	fs.Func("stall-timeout", "", durationOrZero(&f.stallTimeout))
 	fs.Func("sys-interval", "", durationOrZero(&f.sysInterval))
 	f.shutdownTimeout = 10 * time.Second
 	fs.Func("shutdown-timeout", "", durationOrZero(&f.shutdownTimeout))
@@ -254,6 +259,9 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		MaxPending:           f.maxPending,
 		MaxPendingPerIP:      f.maxPendingPerIP,
 		MaxConnectPacketSize: f.maxConnectPacketSize,
+		MaxQueuedBytes:       f.maxQueuedBytes,
+		MaxTotalQueuedBytes:  f.maxTotalQueuedBytes,
+		StallTimeout:         f.stallTimeout,
 		MaxInflight:          f.maxInflight,
 		MaxQueued:            f.maxQueued,
 		SysInterval:          f.sysInterval,
@@ -440,6 +448,9 @@ var brokerFlagNames = map[string]string{
 	"MaxPending":           "-max-pending",
 	"MaxPendingPerIP":      "-max-pending-per-ip",
 	"MaxConnectPacketSize": "-max-connect-packet-size",
+	"MaxQueuedBytes":       "-max-queued-bytes",
+	"MaxTotalQueuedBytes":  "-max-total-queued-bytes",
+	"StallTimeout":         "-stall-timeout",
 	"MaxInflight":          "-max-inflight",
 	"MaxQueued":            "-max-queued",
 	"SysInterval":          "-sys-interval",

@@ -206,8 +206,18 @@ State and limits (0 means the default):
   -max-inflight n   outgoing QoS 1 and 2 messages awaiting acknowledgement,
                     per client (default 64, at most 65535)
   -max-queued n     messages queued per session beyond the in-flight window
-                    or while offline (default 1000); beyond, they are dropped,
-                    counted and logged
+                    or while offline (default 1000); above half of it,
+                    publishers to a connected client are held back; beyond
+                    it, messages are dropped, counted and logged
+  -max-queued-bytes n
+                    bytes of queued and in-flight messages per session
+                    (default 33554432, 32 MiB), held back and dropped as
+                    for -max-queued
+  -max-total-queued-bytes n
+                    bytes of queued and in-flight messages of all sessions
+                    (default 268435456, 256 MiB)
+  -stall-timeout t  how long a client may take no message while publishers
+                    wait for it before it is disconnected (default 10s)
   -max-packet-size n
                     the largest packet accepted, in bytes (default 1048576)
   -sys-interval t   publish counters under $SYS/broker/ every t (default 0:
