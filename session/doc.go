@@ -15,6 +15,19 @@
 // sentinels with errors.Is: a refused CONNACK is a *ConnectError naming its
 // return code; a bad Config is a *ConfigError naming the field.
 //
+// # Ordered pipelining
+//
+// Publish waits a round trip per message. To stream, call PublishAsync in a
+// loop from one goroutine: it returns once the message is handed to the
+// connection, blocking (until its ctx ends) only while Config.MaxInflight
+// QoS 1 and QoS 2 messages await acknowledgement, and its *Ack reports that
+// message's outcome (Done, Err, Wait). The guarantee: messages handed over
+// by successive calls of one goroutine are written in that order, sent
+// again in that order after a reconnection [MQTT-4.4.0-1], and so reach
+// subscribers in that order, the server keeping a client's order per topic
+// [MQTT-4.6.0-5] [MQTT-4.6.0-6]. Publish from many goroutines pipelines
+// too, but in no particular order between them.
+//
 // # Concurrency
 //
 // A Client is safe for use by many goroutines. Each connection runs three

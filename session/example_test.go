@@ -85,3 +85,48 @@ func ExampleParseURL() {
 	fmt.Println(cfg.Address, cfg.Option, cfg.ClientID, cfg.User)
 	// Output: broker.example TLS sensor-7 alice
 }
+
+// Publishing many messages in order from one goroutine, with up to
+// MaxInflight awaiting acknowledgement: PublishAsync waits only for room
+// in the window, and each Ack reports its own message's outcome.
+func ExampleClient_PublishAsync() {
+	c, err := session.New(session.Config{Address: "broker.example", ClientID: "logger-3", MaxInflight: 20})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Connect(ctx); err != nil {
+		log.Fatal(err)
+	}
+	defer c.Disconnect(ctx)
+
+	var pending []*session.Ack // oldest first
+	for i := range 1000 {
+		a, err := c.PublishAsync(ctx, session.Message{Topic: "log/3", Payload: fmt.Appendf(nil, "line %d", i), QoS: packet.QoS1})
+		if err != nil {
+			log.Fatal(err) // nothing was sent for this one
+		}
+		pending = append(pending, a)
+		// Reap the acknowledged ones, without waiting.
+		for len(pending) > 0 && isDone(pending[0]) {
+			if err := pending[0].Err(); err != nil {
+				log.Printf("a message failed: %v", err)
+			}
+			pending = pending[1:]
+		}
+	}
+	for _, a := range pending {
+		if err := a.Wait(ctx); err != nil {
+			log.Printf("a message failed: %v", err)
+		}
+	}
+}
+
+func isDone(a *session.Ack) bool {
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
+	}
+}

@@ -52,7 +52,7 @@ func (c *Client) load() error {
 func (c *Client) resetStore() error {
 	c.mu.Lock()
 	for id, f := range c.flows {
-		if f.done != nil {
+		if f.ack != nil {
 			continue // a Publish waits for it: not from an earlier process
 		}
 		delete(c.flows, id)

@@ -40,35 +40,137 @@ import (
 // that never ends: while the handler waits, the client may be holding back
 // the very acknowledgement it waits for behind a full MessageQueue.
 func (c *Client) Publish(ctx context.Context, m Message) error {
-	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: []byte(m.Topic), Payload: m.Payload}
-	if m.QoS != packet.QoS0 {
-		p.PacketID = 1 // validated now, assigned below
-	}
-	buf, err := p.AppendBinary(getBuf())
+	buf, err := c.encode(m)
 	if err != nil {
 		return err
-	}
-	if c.maxOut > 0 && len(buf) > c.maxOut {
-		putBuf(buf)
-		return fmt.Errorf("mqtt: a PUBLISH of %d bytes (topic %q, %d bytes of payload) is over Config.MaxPacketSize, %d bytes: send a smaller message, or raise MaxPacketSize up to the broker's limit: %w",
-			p.Size(), m.Topic, len(m.Payload), c.maxOut, ErrTooLarge)
 	}
 	if m.QoS == packet.QoS0 {
 		return c.publish0(ctx, buf)
 	}
-
-	// done, not f.done: finish clears f.done under c.mu, maybe before the
-	// select below is reached.
-	done := make(chan error, 1)
-	f := &flow{qos: m.QoS, buf: buf, done: done, storing: c.cfg.Store != nil}
-	if err := c.place(ctx, f); err != nil {
-		putBuf(buf)
+	a, err := c.startFlow(ctx, m.QoS, buf, len(m.Payload))
+	if err != nil {
 		return err
 	}
-	_, err = c.register(ctx, true, func(id uint16) {
+	select {
+	case <-a.done:
+		return a.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// PublishAsync hands m over for publishing and returns without waiting for
+// its acknowledgement: the returned Ack reports the outcome that Publish
+// would have returned. It blocks only while Config.MaxInflight QoS 1 and
+// QoS 2 messages already await theirs (or, while reconnecting, while the
+// offline queue is full), until ctx ends; ctx bounds that wait and nothing
+// else: once PublishAsync has returned, the exchange goes on whatever ctx.
+//
+// Messages handed over by successive calls from one goroutine are sent in
+// that order, up to MaxInflight awaiting acknowledgement at once, and sent
+// again in that order after a reconnection [MQTT-4.4.0-1]; the server
+// forwards the messages of one client and one topic in the order it
+// received them [MQTT-4.6.0-5] [MQTT-4.6.0-6]. So a loop of PublishAsync
+// keeps its order on the wire and to subscribers, at the throughput of a
+// full window rather than one round trip per message.
+//
+// A QoS 0 message is written before PublishAsync returns, and its Ack is
+// already done. An error known at once (a topic or QoS the spec forbids,
+// a message over Config.MaxPacketSize, no connection and no
+// reconnection, ctx ended while waiting for room) is returned with a nil
+// Ack, and nothing is sent.
+func (c *Client) PublishAsync(ctx context.Context, m Message) (*Ack, error) {
+	buf, err := c.encode(m)
+	if err != nil {
+		return nil, err
+	}
+	if m.QoS == packet.QoS0 {
+		if err := c.publish0(ctx, buf); err != nil {
+			return nil, err
+		}
+		a := newAck()
+		a.finish(nil)
+		return a, nil
+	}
+	return c.startFlow(ctx, m.QoS, buf, len(m.Payload))
+}
+
+// Ack is the outcome of a message handed over by PublishAsync: PUBACK for
+// QoS 1, PUBCOMP for QoS 2, or the error that ended it.
+type Ack struct {
+	done chan struct{} // closed once err is set
+	err  error
+}
+
+func newAck() *Ack { return &Ack{done: make(chan struct{})} }
+
+// finish sets the outcome. Called once, under Client.mu or before the
+// Ack is shared.
+func (a *Ack) finish(err error) {
+	a.err = err
+	close(a.done)
+}
+
+// Done returns a channel closed once the outcome is known.
+func (a *Ack) Done() <-chan struct{} { return a.done }
+
+// Err returns the outcome once Done is closed: nil if the message was
+// acknowledged, else what Publish would have returned. Before that it
+// returns nil.
+func (a *Ack) Err() error {
+	select {
+	case <-a.done:
+		return a.err
+	default:
+		return nil
+	}
+}
+
+// Wait waits for the outcome, or for ctx to end, and returns it: Wait(ctx)
+// after PublishAsync is Publish.
+func (a *Ack) Wait(ctx context.Context) error {
+	select {
+	case <-a.done:
+		return a.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// encode encodes m as a PUBLISH into a pooled buffer, with a placeholder
+// packet identifier for QoS 1 and 2, and checks it against the spec and
+// Config.MaxPacketSize.
+func (c *Client) encode(m Message) ([]byte, error) {
+	p := packet.Publish{QoS: m.QoS, Retain: m.Retain, Topic: []byte(m.Topic), Payload: m.Payload}
+	if m.QoS != packet.QoS0 {
+		p.PacketID = 1 // validated now, assigned by startFlow
+	}
+	buf, err := p.AppendBinary(getBuf())
+	if err != nil {
+		return nil, err
+	}
+	if c.maxOut > 0 && len(buf) > c.maxOut {
+		putBuf(buf)
+		return nil, fmt.Errorf("mqtt: a PUBLISH of %d bytes (topic %q, %d bytes of payload) is over Config.MaxPacketSize, %d bytes: send a smaller message, or raise MaxPacketSize up to the broker's limit: %w",
+			p.Size(), m.Topic, len(m.Payload), c.maxOut, ErrTooLarge)
+	}
+	return buf, nil
+}
+
+// startFlow puts the encoded QoS 1 or 2 PUBLISH buf (whose payload is the
+// last n bytes) in the session, waiting for a place in the window, and
+// hands it to the connection if there is one. The Ack reports its outcome.
+func (c *Client) startFlow(ctx context.Context, qos packet.QoS, buf []byte, n int) (*Ack, error) {
+	a := newAck()
+	f := &flow{qos: qos, buf: buf, ack: a, storing: c.cfg.Store != nil}
+	if err := c.place(ctx, f); err != nil {
+		putBuf(buf)
+		return nil, err
+	}
+	_, err := c.register(ctx, true, func(id uint16) {
 		f.id = id
-		buf[len(buf)-len(m.Payload)-2] = byte(id >> 8)
-		buf[len(buf)-len(m.Payload)-1] = byte(id)
+		buf[len(buf)-n-2] = byte(id >> 8)
+		buf[len(buf)-n-1] = byte(id)
 		c.seq++
 		f.seq = c.seq
 		c.flows[id] = f
@@ -81,19 +183,14 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 		c.unplace(f)
 		c.mu.Unlock()
 		putBuf(buf)
-		return err
+		return nil, err
 	}
 	if f.storing {
 		if err := c.storeFlow(f); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return a, nil
 }
 
 // place finds f a place: in the in-flight window while connected, waiting
@@ -147,7 +244,7 @@ func (c *Client) storeFlow(f *flow) error {
 			c.freeID(f.id)
 		}
 		c.unplace(f)
-		f.done = nil
+		f.ack = nil
 		return fmt.Errorf("mqtt: message not sent: the store could not keep it: %w", err)
 	}
 	f.storing = false

@@ -17,22 +17,22 @@ type flow struct {
 	seq      uint64 // the order of Publish calls, for re-sending [MQTT-4.4.0-1]
 	id       uint16
 	qos      packet.QoS
-	buf      []byte     // the encoded PUBLISH, DUP clear; nil once PUBREC came
-	released bool       // PUBREC received and PUBREL sent; awaiting PUBCOMP
-	done     chan error // 1-buffered: receives the outcome; nil once told
-	sent     bool       // written on some connection: sent again, it has DUP set
-	slot     bool       // holds a place in the in-flight window (Client.inflight)
-	queued   int        // bytes counted in the offline queue until sent, or 0
-	storing  bool       // being put in the Store: not to be sent until it is
-	sentOn   *conn      // the connection its PUBLISH was last handed to
-	inMark   uint64     // sentOn's packetsIn then: none read since means none came after it
+	buf      []byte // the encoded PUBLISH, DUP clear; nil once PUBREC came
+	released bool   // PUBREC received and PUBREL sent; awaiting PUBCOMP
+	ack      *Ack   // receives the outcome; nil once told
+	sent     bool   // written on some connection: sent again, it has DUP set
+	slot     bool   // holds a place in the in-flight window (Client.inflight)
+	queued   int    // bytes counted in the offline queue until sent, or 0
+	storing  bool   // being put in the Store: not to be sent until it is
+	sentOn   *conn  // the connection its PUBLISH was last handed to
+	inMark   uint64 // sentOn's packetsIn then: none read since means none came after it
 }
 
 // finish reports err to the flow's waiter, if it still has one.
 func (f *flow) finish(err error) {
-	if f.done != nil {
-		f.done <- err
-		f.done = nil
+	if f.ack != nil {
+		f.ack.finish(err)
+		f.ack = nil
 	}
 }
 
