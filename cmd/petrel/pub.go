@@ -23,7 +23,13 @@ type pubFlags struct {
 	lines   bool   // -l
 	null    bool   // -n
 	retain  bool   // -r
+	// maxInflight is -M/--max-inflight: QoS 1 and 2 lines of -l awaiting
+	// acknowledgement at once, as mosquitto_pub's -M.
+	maxInflight int
 }
+
+// defaultMaxInflight is -M's default, mosquitto_pub's.
+const defaultMaxInflight = 20
 
 // pubFlagSet returns the flag set of pub, which parses into f and p.
 func pubFlagSet(f *connFlags, p *pubFlags) *flag.FlagSet {
@@ -34,6 +40,8 @@ func pubFlagSet(f *connFlags, p *pubFlags) *flag.FlagSet {
 	fs.BoolVar(&p.lines, "l", false, "")
 	fs.BoolVar(&p.null, "n", false, "")
 	fs.BoolVar(&p.retain, "r", false, "")
+	fs.IntVar(&p.maxInflight, "M", defaultMaxInflight, "")
+	fs.IntVar(&p.maxInflight, "max-inflight", defaultMaxInflight, "")
 	return fs
 }
 
@@ -96,6 +104,10 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 	if err != nil {
 		return err
 	}
+	if p.maxInflight < 1 || p.maxInflight > 65535 {
+		return usageErr("-M %d: the in-flight window must be from 1 to 65535 messages", p.maxInflight)
+	}
+	cfg.MaxInflight = p.maxInflight
 	var payload []byte
 	switch {
 	case f.set["m"]:
@@ -223,8 +235,9 @@ func confirmQoS0(ctx context.Context, f *connFlags, c *session.Client, w *watche
 
 // publishLines publishes each line of r, without its "\n", as mosquitto_pub
 // -l does: an empty line is an empty message, and a last line without "\n"
-// is sent too. Each publish completes before the next line is sent, so the
-// messages keep their order at every QoS.
+// is sent too. The lines keep their order at every QoS: at QoS 1 and 2 up
+// to -M of them await acknowledgement at once, handed over in order
+// (session.Client.PublishAsync), and the run fails if any of them does.
 //
 // Lines are read on a goroutine, so that a signal or -W ends the run while
 // r blocks; that goroutine stays blocked in Read until r has more input or
@@ -257,25 +270,118 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 			}
 		}
 	}()
-	n := 0
+	p := pipeline{f: f, log: log, c: c, w: w, m: m}
 	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
+				if err := p.drain(ctx); err != nil {
+					return err
+				}
 				if readErr != nil {
-					return withCode(exitOperation, fmt.Errorf("-l: reading standard input after %d lines: %w", n, readErr))
+					return withCode(exitOperation, fmt.Errorf("-l: reading standard input after %d lines: %w", p.n, readErr))
 				}
 				return nil
 			}
-			m.Payload = line
-			if err := publish(ctx, f, log, c, w, m); err != nil {
+			if err := p.publish(ctx, line); err != nil {
 				return err
 			}
-			n++
 		case err := <-w.refusal():
-			return withCode(exitConnect, fmt.Errorf("after %d lines: %w", n, err))
+			return withCode(exitConnect, fmt.Errorf("after %d lines: %w", p.n, err))
 		case <-ctx.Done():
-			return failure(ctx, f, exitOperation, ctx.Err())
+			return p.interrupted(ctx)
 		}
 	}
+}
+
+// pipeline publishes the lines of -l in order, QoS 1 and 2 ones up to -M
+// awaiting acknowledgement at once.
+type pipeline struct {
+	f       *connFlags
+	log     *slog.Logger
+	c       *session.Client
+	w       *watcher
+	m       session.Message
+	n       int        // lines handed over
+	pending []inflight // oldest first
+}
+
+// inflight is a line handed over, awaiting its acknowledgement.
+type inflight struct {
+	ack     *session.Ack
+	payload []byte
+}
+
+// publish hands line over, after reaping the acknowledged lines before it.
+func (p *pipeline) publish(ctx context.Context, line []byte) error {
+	m := p.m
+	m.Payload = line
+	if m.QoS == packet.QoS0 {
+		p.n++
+		return publish(ctx, p.f, p.log, p.c, p.w, m)
+	}
+	if err := p.reap(ctx, false); err != nil {
+		return err
+	}
+	a, err := p.c.PublishAsync(ctx, m)
+	if err != nil {
+		return publishErr(ctx, p.f, p.w, m, err)
+	}
+	p.n++
+	p.pending = append(p.pending, inflight{a, line})
+	return nil
+}
+
+// reap takes the acknowledged lines off the front of pending, waiting for
+// them all if all is set, and fails with the first that failed. Without
+// -c a QoS 1 line whose connection was lost before PUBACK is published
+// again, as publish does.
+func (p *pipeline) reap(ctx context.Context, all bool) error {
+	for len(p.pending) > 0 {
+		in := p.pending[0]
+		if all {
+			select {
+			case <-in.ack.Done():
+			case <-ctx.Done():
+				return p.interrupted(ctx)
+			}
+		} else {
+			select {
+			case <-in.ack.Done():
+			default:
+				return nil
+			}
+		}
+		p.pending[0] = inflight{}
+		p.pending = p.pending[1:]
+		if err := in.ack.Err(); err != nil {
+			m := p.m
+			m.Payload = in.payload
+			if m.QoS == packet.QoS1 && !p.f.persistent && p.w.refused != nil && ctx.Err() == nil && errors.Is(err, session.ErrConnectionLost) {
+				if err := publish(ctx, p.f, p.log, p.c, p.w, m); err != nil {
+					return err
+				}
+				continue
+			}
+			return publishErr(ctx, p.f, p.w, m, err)
+		}
+	}
+	return nil
+}
+
+// interrupted is the error of a run that ctx ended (-W, a signal): it
+// names the oldest line still awaiting its acknowledgement, if any, and
+// where it stays (--store).
+func (p *pipeline) interrupted(ctx context.Context) error {
+	if len(p.pending) == 0 {
+		return failure(ctx, p.f, exitOperation, ctx.Err())
+	}
+	m := p.m
+	m.Payload = p.pending[0].payload
+	return publishErr(ctx, p.f, p.w, m, ctx.Err())
+}
+
+// drain waits for the acknowledgements of the lines still pending.
+func (p *pipeline) drain(ctx context.Context) error {
+	return p.reap(ctx, true)
 }

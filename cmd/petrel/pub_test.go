@@ -2,9 +2,12 @@ package main
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/mosquittotest"
 	"github.com/petrel-mqtt/petrel/internal/testbroker"
 	"github.com/petrel-mqtt/petrel/packet"
 )
@@ -86,5 +89,78 @@ func TestPubOversized(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPubLinesWindow checks that pub -l at QoS 1 keeps -M lines awaiting
+// acknowledgement at once, in order: with -M 2 the first two lines go out
+// before any PUBACK, the third only once the first is acknowledged.
+func TestPubLinesWindow(t *testing.T) {
+	b, addr := scripted(t)
+	c := start(t, strings.NewReader("1\n2\n3\n"), nil, join([]string{"pub", "-t", "t", "-l", "-q", "1", "-M", "2"}, addr)...)
+	b.ExpectType(packet.TypeConnect)
+	b.SendPacket(&packet.Connack{})
+	var ids []uint16
+	for _, want := range []string{"1", "2"} {
+		p := b.ExpectType(packet.TypePublish).(*packet.Publish)
+		if string(p.Payload) != want {
+			t.Fatalf("PUBLISH %q, want %q", p.Payload, want)
+		}
+		ids = append(ids, p.PacketID)
+	}
+	b.ExpectNothing(50 * time.Millisecond) // the window is full
+	b.SendPacket(&packet.Puback{PacketID: ids[0]})
+	p := b.ExpectType(packet.TypePublish).(*packet.Publish)
+	if string(p.Payload) != "3" {
+		t.Fatalf("PUBLISH %q, want 3", p.Payload)
+	}
+	b.SendPacket(&packet.Puback{PacketID: ids[1]})
+	b.SendPacket(&packet.Puback{PacketID: p.PacketID})
+	b.ExpectPacket(&packet.Disconnect{})
+	if code := c.wait(t); code != exitOK {
+		t.Errorf("exit code %d, stderr %q", code, c.stderr.String())
+	}
+}
+
+// TestPubLinesFailure checks that pub -l exits with code 3 when any line
+// fails, here the second, answered with PUBREC at QoS 1.
+func TestPubLinesFailure(t *testing.T) {
+	b, addr := scripted(t)
+	c := start(t, strings.NewReader("1\n2\n3\n"), nil, join([]string{"pub", "-t", "t", "-l", "-q", "1", "--no-reconnect"}, addr)...)
+	b.ExpectType(packet.TypeConnect)
+	b.SendPacket(&packet.Connack{})
+	p1 := b.ExpectType(packet.TypePublish).(*packet.Publish)
+	p2 := b.ExpectType(packet.TypePublish).(*packet.Publish)
+	b.SendPacket(&packet.Puback{PacketID: p1.PacketID})
+	b.SendPacket(&packet.Pubrec{PacketID: p2.PacketID})
+	code := c.wait(t)
+	if stderr := c.stderr.String(); code != exitOperation || !strings.Contains(stderr, "with PUBREC") {
+		t.Errorf("exit code %d, stderr %q; want %d and the PUBREC named", code, stderr, exitOperation)
+	}
+}
+
+// TestPubLinesOrderMosquitto checks that pub -l keeps the order of
+// thousands of lines through Mosquitto at QoS 1 and 2, with the default
+// window of 20 [MQTT-4.6.0-5]: sub prints each once, in order.
+func TestPubLinesOrderMosquitto(t *testing.T) {
+	b := startBroker(t, mosquittotest.Options{})
+	const n = 3000
+	in := strings.Join(numbered(1, n), "")
+	for _, q := range []string{"1", "2"} {
+		id := "petrel-order-" + q
+		topic := "petrel/order/" + q
+		sub := start(t, nil, nil, subArgs(b, "-t", topic, "-q", q, "-C", strconv.Itoa(n), "-i", id)...)
+		waitSubscribed(t, b, id, int(q[0]-'0'), topic)
+		c := start(t, strings.NewReader(in), nil, pubArgs(b, "-t", topic, "-q", q, "-l")...)
+		if code := c.wait(t); code != exitOK {
+			t.Fatalf("pub -q %s: exit code %d, stderr %q", q, code, c.stderr.String())
+		}
+		if code := sub.wait(t); code != exitOK {
+			t.Fatalf("sub -q %s: exit code %d, stderr %q", q, code, sub.stderr.String())
+		}
+		tl := count(sub.stdout.String(), n)
+		if tl.missing > 0 || tl.duplicates > 0 || !tl.inOrder {
+			t.Errorf("QoS %s: %d missing, %d duplicates, in order %v (%s)", q, tl.missing, tl.duplicates, tl.inOrder, tl.firstDisorder)
+		}
 	}
 }

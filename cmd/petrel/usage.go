@@ -21,7 +21,9 @@ Run 'petrel <command> --help' for its flags.
 const pubUsage = `Usage: petrel pub [flags] -t topic {-m message | -f file | -s | -l | -n}
 
 Connects, publishes one message (or each line of standard input, with -l),
-waits for its acknowledgement at QoS 1 and 2, and disconnects.
+waits for its acknowledgement at QoS 1 and 2, and disconnects. At QoS 0 it
+pings the broker before disconnecting: a connection closed right after the
+message (as a broker closes it on one over its size limit) is an error.
 
 Message:
   -t topic          the topic to publish to (or the path of the -L URL)
@@ -30,7 +32,12 @@ Message:
   -s                send standard input, read to the end, as one message
   -l                send each line of standard input as a message, without
                     its "\n" (an empty line is an empty message), until end
-                    of input; each is acknowledged before the next is sent
+                    of input, in order; at QoS 1 and 2 up to -M lines await
+                    their acknowledgement at once
+  -M n              with -l at QoS 1 and 2: how many lines may await their
+                    acknowledgement at once, sent in order (default 20, as
+                    mosquitto_pub's -M); the run fails if any line does
+  --max-inflight n  the same as -M
   -n                send an empty (null) message
   -q qos            quality of service: 0, 1 or 2 (default 0)
   -r                retain the message; -r -n clears the retained message
