@@ -26,8 +26,9 @@ type ConnInfo struct {
 //
 // Authenticate returns the user name the client is known by to the
 // Authorizer (usually info.Username), or an error that refuses the
-// connection: ErrBadUsernameOrPassword (CONNACK return code 4),
-// ErrNotAuthorized (5), or any other error (3, server unavailable). ctx
+// connection: ErrBadUsernameOrPassword or ErrNotAuthorized (CONNACK
+// return code 5), ErrMalformedCredentials (4), or any other error (3,
+// server unavailable). ctx
 // ends with Config.ConnectTimeout or Shutdown. It is called from many
 // goroutines at once.
 type Authenticator interface {

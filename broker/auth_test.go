@@ -98,7 +98,8 @@ func TestPasswordFile(t *testing.T) {
 	}
 }
 
-// TestPasswordAuth checks CONNACK codes 4 and 5 with a password file.
+// TestPasswordAuth checks that a password file refuses wrong passwords,
+// unknown users and anonymous clients with CONNACK 5, as Mosquitto does.
 func TestPasswordAuth(t *testing.T) {
 	f := NewPasswordFile()
 	f.SetIterations("alice", "good", testIterations)
@@ -113,9 +114,9 @@ func TestPasswordAuth(t *testing.T) {
 		}
 	}
 	try("alice", "good", true, packet.Accepted)
-	try("alice", "bad", true, packet.RefusedBadUserNameOrPassword)
-	try("alice", "", true, packet.RefusedBadUserNameOrPassword)
-	try("mallory", "good", true, packet.RefusedBadUserNameOrPassword)
+	try("alice", "bad", true, packet.RefusedNotAuthorized)
+	try("alice", "", true, packet.RefusedNotAuthorized)
+	try("mallory", "good", true, packet.RefusedNotAuthorized)
 	try("", "", false, packet.RefusedNotAuthorized)
 	f.AllowAnonymous = true
 	try("", "", false, packet.Accepted)

@@ -37,6 +37,7 @@ type conn struct {
 	ident      Identity
 	will       *message // published unless the client sends DISCONNECT
 	keepAlive  time.Duration
+	mqtt31     bool // the client speaks MQTT 3.1 (protocol "MQIsdp")
 	disconnect bool // the client sent DISCONNECT: discard the will
 
 	done       chan struct{} // closed by close

@@ -18,6 +18,21 @@ import (
 // send an empty one with CleanSession=1 [MQTT-3.1.3-6].
 const generatedIDPrefix = "petrel-"
 
+// maxClientIDLength31 is the longest ClientId of MQTT 3.1, in characters;
+// Petrel counts bytes, as for MaxClientIDLength.
+const maxClientIDLength31 = 23
+
+// refusedSubscription is the SUBACK return code of a filter the
+// Authorizer refuses: 0x80 [MQTT-3.9.3-2]. MQTT 3.1's SUBACK holds granted
+// QoS levels only, so a 3.1 client is granted the QoS it asked for while
+// nothing is subscribed (Mosquitto does the same).
+func (c *conn) refusedSubscription(q packet.QoS) packet.SubackCode {
+	if c.mqtt31 {
+		return packet.SubackCode(q)
+	}
+	return packet.Failure
+}
+
 // connect handles the CONNECT packet (section 3.1.4): it checks the
 // ClientId, authenticates and authorizes the client, takes over any
 // connection with the same ClientId, attaches the session and answers
@@ -25,7 +40,13 @@ const generatedIDPrefix = "petrel-"
 func (c *conn) connect(p *packet.Connect) bool {
 	cfg := &c.srv.cfg
 	id := string(p.ClientID)
+	c.mqtt31 = p.MQTT31
 	switch {
+	case p.MQTT31 && (id == "" || len(id) > min(maxClientIDLength31, cfg.MaxClientIDLength)):
+		// MQTT 3.1 (section 3.1, Client Identifier): 1 to 23 characters,
+		// CONNACK 2 otherwise; it has no server-assigned identifiers.
+		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("MQTT 3.1 client identifier of %d bytes, not 1 to %d", len(id), min(maxClientIDLength31, cfg.MaxClientIDLength)))
+		return false
 	case id == "" && !p.CleanSession:
 		c.refuse(packet.RefusedIdentifierRejected, errors.New("empty client identifier with CleanSession=0 [MQTT-3.1.3-8]"))
 		return false
@@ -46,10 +67,10 @@ func (c *conn) connect(p *packet.Connect) bool {
 	if err != nil {
 		code := packet.RefusedServerUnavailable
 		switch {
-		case errors.Is(err, ErrBadUsernameOrPassword):
-			code = packet.RefusedBadUserNameOrPassword
-		case errors.Is(err, ErrNotAuthorized):
+		case errors.Is(err, ErrBadUsernameOrPassword), errors.Is(err, ErrNotAuthorized):
 			code = packet.RefusedNotAuthorized
+		case errors.Is(err, ErrMalformedCredentials):
+			code = packet.RefusedBadUserNameOrPassword
 		case errors.Is(err, ErrLoginDelayed):
 			// Under a guessing attack: refused with 3, logged by refuse.
 		default:
@@ -79,9 +100,18 @@ func (c *conn) connect(p *packet.Connect) bool {
 		c.close(err)
 		return false
 	}
+	if c.mqtt31 {
+		// MQTT 3.1's CONNACK has no Session Present flag: that byte is
+		// reserved. attach queued the CONNACK first, before the session
+		// could route anything to c.
+		present = false
+		c.mu.Lock()
+		c.outbox[0].present = false
+		c.mu.Unlock()
+	}
 	c.srv.stats.clients.Add(1)
 	c.srv.log.Info("client connected", "client", id, "remote", c.remote, "user", user,
-		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive)
+		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive, "mqtt31", c.mqtt31)
 	go c.writeLoop() // joined in finish; counted by the server with the reader
 	c.kick()
 	return true

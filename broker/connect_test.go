@@ -34,6 +34,8 @@ func TestConnackCodes(t *testing.T) {
 			return "", ErrBadUsernameOrPassword
 		case info.Username == "banned":
 			return "", ErrNotAuthorized
+		case info.Username == "\x7f":
+			return "", ErrMalformedCredentials
 		case info.Username == "broken":
 			return "", context.DeadlineExceeded
 		}
@@ -51,10 +53,12 @@ func TestConnackCodes(t *testing.T) {
 		{"accepted", connectBytes(4), 0},
 		{"protocol level 3 [MQTT-3.1.2-2]", connectBytes(3), 1},
 		{"protocol level 5 [MQTT-3.1.2-2]", connectBytes(5), 1},
+		{"protocol MQIsdp level 4 [MQTT-3.1.2-2]", []byte{0x10, 15, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 4, 2, 0, 60, 0, 1, 'a'}, 1},
 		{"empty id, CleanSession=0 [MQTT-3.1.3-8]", encode(t, &packet.Connect{}), 2},
 		{"id too long [MQTT-3.1.3-9]", encode(t, &packet.Connect{ClientID: []byte("123456789"), CleanSession: true}), 2},
 		{"authenticator error", encode(t, user("broken")), 3},
-		{"bad user name or password", encode(t, user("bad")), 4},
+		{"malformed user name or password", encode(t, user("\x7f")), 4},
+		{"bad user name or password", encode(t, user("bad")), 5},
 		{"not authorized", encode(t, user("banned")), 5},
 	}
 	for _, tt := range tests {
@@ -67,8 +71,8 @@ func TestConnackCodes(t *testing.T) {
 			}
 		})
 	}
-	if got := s.Stats().Refused; got != 7 {
-		t.Errorf("Stats().Refused = %d, want 7", got)
+	if got := s.Stats().Refused; got != 9 {
+		t.Errorf("Stats().Refused = %d, want 9", got)
 	}
 
 	t.Run("server unavailable", func(t *testing.T) {
@@ -134,7 +138,7 @@ func TestFirstPacket(t *testing.T) {
 	}{
 		{"PINGREQ first [MQTT-3.1.0-1]", []byte{0xc0, 0x00}},
 		{"PUBLISH first [MQTT-3.1.0-1]", []byte{0x30, 0x04, 0, 1, 'a', 'x'}},
-		{"protocol name MQIsdp [MQTT-3.1.2-1]", []byte{0x10, 15, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 3, 2, 0, 60, 0, 1, 'a'}},
+		{"protocol name mqisdp [MQTT-3.1.2-1]", []byte{0x10, 15, 0, 6, 'm', 'q', 'i', 's', 'd', 'p', 3, 2, 0, 60, 0, 1, 'a'}},
 		{"reserved connect flag [MQTT-3.1.2-3]", []byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x03, 0, 60, 0, 1, 'a'}},
 		{"CONNECT flags nibble [MQTT-2.2.2-1]", []byte{0x11, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 1, 'a'}},
 		{"will QoS 3 [MQTT-3.1.2-14]", []byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x1e, 0, 60, 0, 1, 'a'}},

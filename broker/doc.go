@@ -110,9 +110,12 @@
 // *CertAuthenticator accepts verified TLS client certificates, optionally
 // taking the certificate's common name as the user name. An error of the
 // Authenticator picks the CONNACK return code: ErrBadUsernameOrPassword
-// gives 4, ErrNotAuthorized 5, anything else 3. Config.Authorizer decides
+// (a wrong password) and ErrNotAuthorized give 5, as Mosquitto sends,
+// ErrMalformedCredentials 4, anything else 3. Config.Authorizer decides
 // who publishes and subscribes to what: nil allows everything; *ACL reads
-// Mosquitto-style rules. A refused subscription gets return code 0x80; a
+// Mosquitto-style rules. A refused subscription gets return code 0x80 (an
+// MQTT 3.1 client, whose SUBACK has no such code, the QoS it asked for,
+// and nothing subscribed); a
 // refused PUBLISH is acknowledged and dropped [MQTT-3.3.5-2], and counted
 // in Stats.Denied; a refused will topic refuses the connection with code
 // 5. No client may publish to $SYS. Each delivery is checked again

@@ -13,13 +13,26 @@ var ErrServerClosed = errors.New("mqtt: broker closed")
 
 // Errors an Authenticator returns to refuse a client. Any other error
 // refuses it with return code 3 (server unavailable) and is logged.
+//
+// MQTT 3.1.1 gives return code 4 to "the data in the user name or
+// password is malformed" and 5 to "the Client is not authorized to
+// connect" (Table 3.1); Mosquitto answers a wrong password with 5, and so
+// does Petrel: clients and their users read 5 as "not authorized". MQTT 5
+// names the same refusal 0x86 "Bad User Name or Password", hence the name
+// of the sentinel.
 var (
-	// ErrBadUsernameOrPassword refuses a connection with CONNACK return
-	// code 4 (bad user name or password).
+	// ErrBadUsernameOrPassword refuses a connection whose user name or
+	// password is wrong (unknown user, wrong password, none given where
+	// one is needed) with CONNACK return code 5 (not authorized).
 	ErrBadUsernameOrPassword = errors.New("mqtt: bad user name or password")
 	// ErrNotAuthorized refuses a connection with CONNACK return code 5
-	// (not authorized).
+	// (not authorized): the client is known but may not connect.
 	ErrNotAuthorized = errors.New("mqtt: not authorized")
+	// ErrMalformedCredentials refuses a connection whose user name or
+	// password cannot be a credential at all (a user name that is not
+	// in the form the Authenticator expects, say) with CONNACK return code
+	// 4, which 3.1.1 keeps for malformed data.
+	ErrMalformedCredentials = errors.New("mqtt: malformed user name or password")
 )
 
 // wrongAckError is an acknowledgement that does not fit the QoS flow of

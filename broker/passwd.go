@@ -118,9 +118,9 @@ func CheckPassword(hash, password string) (bool, error) {
 // and lines starting with '#' are ignored (and not written back).
 //
 // A *PasswordFile is an Authenticator: a client must send a user name in
-// the file and its password, else it is refused with return code 4; a
-// client without a user name is refused with return code 5 unless
-// AllowAnonymous is set. A PasswordFile is safe for concurrent use; its
+// the file and its password, else it is refused with return code 5 (not
+// authorized, as Mosquitto answers); so is a client without a user name,
+// unless AllowAnonymous is set. A PasswordFile is safe for concurrent use; its
 // zero value is an empty file.
 //
 // A password check costs by design: PBKDF2 at DefaultPasswordIterations

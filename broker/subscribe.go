@@ -33,7 +33,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		q := min(f.QoS, maxGrantedQoS)
 		if j, ok := seen[string(f.Filter)]; ok {
 			if j < 0 {
-				codes[i] = packet.Failure
+				codes[i] = c.refusedSubscription(q)
 				continue
 			}
 			codes[i] = packet.SubackCode(q)
@@ -42,7 +42,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		}
 		filter := string(f.Filter)
 		if !srv.cfg.Authorizer.CanSubscribe(c.ident, filter) {
-			codes[i] = packet.Failure
+			codes[i] = c.refusedSubscription(q)
 			if seen != nil {
 				seen[filter] = -1
 			}

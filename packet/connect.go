@@ -1,7 +1,8 @@
 package packet
 
 // Connect is a CONNECT packet (section 3.1), the client's first packet on a
-// connection [MQTT-3.1.0-1]. It always names protocol "MQTT" level 4.
+// connection [MQTT-3.1.0-1]. It names protocol "MQTT" level 4, or, with
+// MQTT31 set, the protocol of MQTT 3.1: "MQIsdp" level 3.
 //
 // The codec checks the wire rules only: an empty ClientID is legal on the
 // wire (the server decides whether to accept it [MQTT-3.1.3-8]).
@@ -10,6 +11,13 @@ package packet
 // stay valid only until the next decode into the same storage. Use Clone to
 // keep them.
 type Connect struct {
+	// MQTT31 marks the CONNECT of MQTT 3.1 (protocol name "MQIsdp", level
+	// 3), whose rules a server applies to the connection: a ClientId of 1
+	// to 23 bytes, no Session Present flag in CONNACK, no SUBACK failure
+	// code. Its wire format is that of 3.1.1 but for the header; the
+	// decoder applies 3.1's looser flag rules (see Decode).
+	MQTT31 bool
+
 	ClientID     []byte // UTF-8 string [MQTT-3.1.3-4]
 	CleanSession bool
 	KeepAlive    uint16 // seconds; 0 turns keepalive off
@@ -26,11 +34,19 @@ type Connect struct {
 	Password     []byte // binary data; empty without PasswordFlag [MQTT-3.1.2-20]
 }
 
-// protocolName is the Protocol Name field: "MQTT" as a UTF-8 string.
-const protocolName = "\x00\x04MQTT"
+// protocolName is the Protocol Name field: "MQTT" as a UTF-8 string;
+// protocolName31 is MQTT 3.1's, "MQIsdp".
+const (
+	protocolName   = "\x00\x04MQTT"
+	protocolName31 = "\x00\x06MQIsdp"
+)
 
-// ProtocolLevel is the protocol level of MQTT 3.1.1.
-const ProtocolLevel = 4
+// ProtocolLevel is the protocol level of MQTT 3.1.1; ProtocolLevel31 is
+// that of MQTT 3.1, which names its protocol "MQIsdp".
+const (
+	ProtocolLevel   = 4
+	ProtocolLevel31 = 3
+)
 
 // Connect flag bits (section 3.1.2.3).
 const (
@@ -46,8 +62,17 @@ const (
 // Type returns TypeConnect.
 func (*Connect) Type() Type { return TypeConnect }
 
+// header returns the Protocol Name field and the level p names.
+func (p *Connect) header() (string, byte) {
+	if p.MQTT31 {
+		return protocolName31, ProtocolLevel31
+	}
+	return protocolName, ProtocolLevel
+}
+
 func (p *Connect) remainingLength() int {
-	n := len(protocolName) + 1 + 1 + 2 + sizeBytes16(p.ClientID)
+	name, _ := p.header()
+	n := len(name) + 1 + 1 + 2 + sizeBytes16(p.ClientID)
 	if p.WillFlag {
 		n += sizeBytes16(p.WillTopic) + sizeBytes16(p.WillMessage)
 	}
@@ -153,8 +178,9 @@ func (p *Connect) appendUnchecked(b []byte) []byte {
 	rl := p.remainingLength()
 	b = grow(b, 1+sizeRemainingLength(rl)+rl)
 	b = appendHeader(b, TypeConnect, 0, rl)
-	b = append(b, protocolName...)
-	b = append(b, ProtocolLevel, p.flags(), byte(p.KeepAlive>>8), byte(p.KeepAlive))
+	name, level := p.header()
+	b = append(b, name...)
+	b = append(b, level, p.flags(), byte(p.KeepAlive>>8), byte(p.KeepAlive))
 	b = appendBytes16(b, p.ClientID)
 	if p.WillFlag {
 		b = appendBytes16(b, p.WillTopic)
@@ -172,10 +198,17 @@ func (p *Connect) appendUnchecked(b []byte) []byte {
 // Decode decodes the CONNECT packet at the front of b into p and returns the
 // number of bytes it took. Its byte fields alias b.
 //
-// A protocol level other than 4 gives an error matching ErrProtocolLevel,
-// which a server answers with CONNACK RefusedProtocolVersion
-// [MQTT-3.1.2-2]; every other error means the connection is closed without
-// CONNACK [MQTT-3.1.4-1].
+// It accepts protocol "MQTT" level 4 and protocol "MQIsdp" level 3 (MQTT
+// 3.1, which sets MQTT31). Either name with another level gives an error
+// matching ErrProtocolLevel, which a server answers with CONNACK
+// RefusedProtocolVersion [MQTT-3.1.2-2]; every other error means the
+// connection is closed without CONNACK [MQTT-3.1.4-1].
+//
+// MQTT 3.1 has no reserved connect flag and no rule on the will QoS and
+// retain flags without a will: for level 3 the decoder ignores the
+// reserved bit and clears the will flags it does not use. As Mosquitto
+// does for 3.1 clients, a user name or password whose flag is set but
+// which is missing from the end of the payload is taken as absent.
 func (p *Connect) Decode(b []byte) (int, error) {
 	flags, body, n, err := consumeTyped(b, TypeConnect)
 	if err == nil {
@@ -191,21 +224,26 @@ func (p *Connect) decode(flags byte, b []byte) error {
 	if err := checkFlags(TypeConnect, flags); err != nil {
 		return err
 	}
-	if len(b) < len(protocolName) {
+	var name string
+	switch {
+	case len(b) >= len(protocolName) && string(b[:len(protocolName)]) == protocolName:
+		name, p.MQTT31 = protocolName, false
+	case len(b) >= len(protocolName31) && string(b[:len(protocolName31)]) == protocolName31:
+		name, p.MQTT31 = protocolName31, true
+	case len(b) < len(protocolName):
 		return errShort(TypeConnect, "protocol name")
-	}
-	if string(b[:len(protocolName)]) != protocolName {
+	default:
 		return perr(TypeConnect, "protocol name", "MQTT-3.1.2-1", ErrProtocolName)
 	}
-	b = b[len(protocolName):]
+	b = b[len(name):]
 	if len(b) < 4 {
 		return errShort(TypeConnect, "variable header")
 	}
-	if b[0] != ProtocolLevel {
+	if _, level := p.header(); b[0] != level {
 		return perr(TypeConnect, "protocol level", "MQTT-3.1.2-2", ErrProtocolLevel)
 	}
 	f := b[1]
-	if f&connectReserved != 0 {
+	if f&connectReserved != 0 && !p.MQTT31 {
 		return perr(TypeConnect, "connect flags", "MQTT-3.1.2-3", ErrConnectFlags)
 	}
 	p.CleanSession = f&connectCleanSession != 0
@@ -214,6 +252,9 @@ func (p *Connect) decode(flags byte, b []byte) error {
 	p.WillRetain = f&connectWillRetain != 0
 	p.PasswordFlag = f&connectPassword != 0
 	p.UsernameFlag = f&connectUsername != 0
+	if p.MQTT31 && !p.WillFlag && p.WillQoS <= QoS2 {
+		p.WillQoS, p.WillRetain = QoS0, false
+	}
 	if err := checkWillFlags(p.WillFlag, p.WillQoS, p.WillRetain, p.PasswordFlag, p.UsernameFlag); err != nil {
 		return err
 	}
@@ -235,12 +276,18 @@ func (p *Connect) decode(flags byte, b []byte) error {
 	}
 	if p.UsernameFlag {
 		if p.Username, b, ok = consumeField(b); !ok {
-			return errShort(TypeConnect, "user name")
+			if !p.MQTT31 || len(b) != 0 {
+				return errShort(TypeConnect, "user name")
+			}
+			p.UsernameFlag, p.PasswordFlag = false, false
 		}
 	}
 	if p.PasswordFlag {
 		if p.Password, b, ok = consumeField(b); !ok {
-			return errShort(TypeConnect, "password")
+			if !p.MQTT31 || len(b) != 0 {
+				return errShort(TypeConnect, "password")
+			}
+			p.PasswordFlag = false
 		}
 	}
 	if err := checkEnd(TypeConnect, b); err != nil {

@@ -231,7 +231,7 @@ func TestBrokerUsageNamesEveryFlag(t *testing.T) {
 
 // TestBrokerAccess runs petrel broker with a password file written by
 // petrel passwd and an ACL file: a good password connects, a bad one is
-// refused with return code 4, and the ACL limits what a user may read.
+// refused with return code 5, and the ACL limits what a user may read.
 func TestBrokerAccess(t *testing.T) {
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "passwords")
@@ -256,8 +256,8 @@ func TestBrokerAccess(t *testing.T) {
 		t.Errorf("sub as alice: exit code %d, stdout %q, stderr %q", code, sub.stdout.String(), sub.stderr.String())
 	}
 	code, _, stderr := petrel(t, "", join([]string{"pub"}, hp, []string{"-u", "alice", "-P", "wrong", "-t", "alice/x", "-m", "hi"})...)
-	if code != exitConnect || !strings.Contains(stderr, "bad user name or password") {
-		t.Errorf("pub with a bad password: exit code %d, stderr %q; want %d, bad user name or password", code, stderr, exitConnect)
+	if code != exitConnect || !strings.Contains(stderr, "not authorized (CONNACK return code 5)") {
+		t.Errorf("pub with a bad password: exit code %d, stderr %q; want %d, not authorized", code, stderr, exitConnect)
 	}
 	code, _, stderr = petrel(t, "", join([]string{"sub"}, hp, []string{"-u", "bob", "-P", "builder", "-t", "alice/#", "-E"})...)
 	if code != exitOperation {

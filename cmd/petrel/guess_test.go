@@ -74,7 +74,7 @@ func TestPasswordGuessing(t *testing.T) {
 				switch _, code, err := connectOnce(addr, "guesser", name, "guess"+strconv.Itoa(i), end); {
 				case err != nil:
 					other.Add(1)
-				case code == packet.RefusedBadUserNameOrPassword:
+				case code == packet.RefusedNotAuthorized:
 					checked.Add(1)
 				case code == packet.RefusedServerUnavailable:
 					delayed.Add(1)
@@ -114,7 +114,7 @@ func TestPasswordGuessing(t *testing.T) {
 	guessRate := float64(checked.Load()) / elapsed
 	t.Logf("real user: %d logins, p50 %v, p95 %v, max %v", len(logins), pct(0.5), pct(0.95), logins[len(logins)-1])
 	t.Logf("broker CPU: %.2f cores over %.1f s", cores, elapsed)
-	t.Logf("guesses checked (CONNACK 4): %d, %.2f/s; refused unchecked (CONNACK 3): %d, %.0f/s; cut or failed: %d",
+	t.Logf("guesses checked (CONNACK 5): %d, %.2f/s; refused unchecked (CONNACK 3): %d, %.0f/s; cut or failed: %d",
 		checked.Load(), guessRate, delayed.Load(), float64(delayed.Load())/elapsed, other.Load())
 	if p95 := pct(0.95); p95 > 300*time.Millisecond {
 		t.Errorf("real user's login p95 %v, want at most 300ms", p95)

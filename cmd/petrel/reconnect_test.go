@@ -275,7 +275,7 @@ func TestReconnectRefused(t *testing.T) {
 	p.CutAll()
 	for name, c := range map[string]*cmd{"sub": sub, "pub": pub} {
 		code, stderr := c.wait(t), c.stderr.String()
-		if code != exitConnect || !strings.Contains(stderr, "bad user name or password (CONNACK return code 4)") ||
+		if code != exitConnect || !strings.Contains(stderr, "not authorized (CONNACK return code 5)") ||
 			!strings.Contains(stderr, "petrel: connection lost (") {
 			t.Errorf("%s: exit code %d, stderr %q; want %d, the connection lost, and the refusal", name, code, stderr, exitConnect)
 		}

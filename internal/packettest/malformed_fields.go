@@ -71,15 +71,49 @@ func malformedConnect() []Malformed {
 	will := []byte{0x00, 0x03, 'w', '/', 't', 0x00, 0x01, 'm'} // will topic "w/t", will message "m"
 	return []Malformed{
 		{
-			// The CONNECT of MQTT 3.1, protocol name "MQIsdp", level 3.
-			Name: "CONNECT/protocol-name-MQIsdp",
+			Name: "CONNECT/protocol-name-MQIsdp-lowercase",
 			Bytes: []byte{
 				0x10, 0x0F, // CONNECT, remaining length 15
-				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x00, 0x06, 'm', 'q', 'i', 's', 'd', 'p', // protocol name "mqisdp"
 				0x03, 0x02, 0x00, 0x3C, // level 3, clean session, keep alive 60
 				0x00, 0x01, 'c', // client identifier "c"
 			},
 			Rule: "MQTT-3.1.2-1", Err: packet.ErrProtocolName,
+		},
+		{
+			// "MQIsdp" is MQTT 3.1's name; it goes with level 3 only.
+			Name: "CONNECT/protocol-name-MQIsdp/level-4",
+			Bytes: []byte{
+				0x10, 0x0F, // CONNECT, remaining length 15
+				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x04, 0x02, 0x00, 0x3C, // level 4, clean session, keep alive 60
+				0x00, 0x01, 'c', // client identifier "c"
+			},
+			Rule: "MQTT-3.1.2-2", Err: packet.ErrProtocolLevel,
+		},
+		{
+			// MQTT 3.1 too has no will QoS 3.
+			Name: "CONNECT/protocol-name-MQIsdp/will-qos3",
+			Bytes: []byte{
+				0x10, 0x14, // CONNECT, remaining length 20
+				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x03, 0x1E, 0x00, 0x3C, // level 3, will QoS 3, will, clean session, keep alive 60
+				0x00, 0x01, 'c', // client identifier "c"
+				0x00, 0x01, 'w', 0x00, 0x00, // will topic "w", will message ""
+			},
+			Rule: "MQTT-3.1.2-14", Err: packet.ErrQoS,
+		},
+		{
+			// As in 3.1.1 (and Mosquitto), a password needs a user name.
+			Name: "CONNECT/protocol-name-MQIsdp/password-without-username",
+			Bytes: []byte{
+				0x10, 0x12, // CONNECT, remaining length 18
+				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x03, 0x42, 0x00, 0x3C, // level 3, password, clean session, keep alive 60
+				0x00, 0x01, 'c', // client identifier "c"
+				0x00, 0x01, 'p', // password "p"
+			},
+			Rule: "MQTT-3.1.2-22", Err: packet.ErrConnectFlags,
 		},
 		{
 			Name: "CONNECT/protocol-name-mqtt-lowercase",

@@ -288,6 +288,38 @@ func validConnect() []Vector {
 				WillFlag: true, WillTopic: []byte("温/ü"), WillMessage: []byte("\U0001F600"),
 				UsernameFlag: true, Username: []byte("用户")},
 		},
+		{
+			// MQTT 3.1: protocol name "MQIsdp", level 3; the rest is laid
+			// out as in 3.1.1.
+			Name: "CONNECT/mqtt31/minimal",
+			Bytes: []byte{
+				0x10, 0x0F, // CONNECT, remaining length 15
+				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x03,       // protocol level 3
+				0x02,       // connect flags: clean session
+				0x00, 0x3C, // keep alive 60
+				0x00, 0x01, 'c', // client identifier "c"
+			},
+			Packet: &packet.Connect{MQTT31: true, CleanSession: true, KeepAlive: 60, ClientID: []byte("c")},
+		},
+		{
+			Name: "CONNECT/mqtt31/will-username-password",
+			Bytes: []byte{
+				0x10, 0x1C, // CONNECT, remaining length 28
+				0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', // protocol name "MQIsdp"
+				0x03,       // protocol level 3
+				0xEE,       // connect flags: user name, password, will retain, will QoS 1, will, clean session
+				0x00, 0x0A, // keep alive 10
+				0x00, 0x01, 'c', // client identifier "c"
+				0x00, 0x01, 'w', // will topic "w"
+				0x00, 0x01, 'm', // will message "m"
+				0x00, 0x01, 'u', // user name "u"
+				0x00, 0x02, 'p', 'w', // password "pw"
+			},
+			Packet: &packet.Connect{MQTT31: true, CleanSession: true, KeepAlive: 10, ClientID: []byte("c"),
+				WillFlag: true, WillQoS: packet.QoS1, WillRetain: true, WillTopic: []byte("w"), WillMessage: []byte("m"),
+				UsernameFlag: true, Username: []byte("u"), PasswordFlag: true, Password: []byte("pw")},
+		},
 	}
 }
 
