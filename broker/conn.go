@@ -206,7 +206,7 @@ func (c *conn) handleAck(t packet.Type, id uint16) error {
 // refuse sends CONNACK with a refusal code, which ends the connection
 // [MQTT-3.2.2-5]; the session present flag is 0 [MQTT-3.2.2-4].
 func (c *conn) refuse(code packet.ConnectReturnCode, reason error) {
-	c.srv.stats.refused.Add(1)
+	c.srv.countRefused(code)
 	c.srv.log.Info("connection refused", "remote", c.remote, "code", int(code), "reason", reason)
 	b, _ := (&packet.Connack{ReturnCode: code}).AppendBinary(nil)
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))

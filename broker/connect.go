@@ -65,6 +65,7 @@ func (c *conn) connect(p *packet.Connect) bool {
 	}
 	user, err := c.authenticate(info)
 	if err != nil {
+		c.srv.stats.authFailures.Add(1)
 		code := packet.RefusedServerUnavailable
 		switch {
 		case errors.Is(err, ErrBadUsernameOrPassword), errors.Is(err, ErrNotAuthorized):

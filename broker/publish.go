@@ -12,7 +12,7 @@ import (
 // acknowledged as usual and dropped [MQTT-3.3.5-2].
 func (c *conn) handlePublish(p *packet.Publish) {
 	srv := c.srv
-	srv.stats.messagesReceived.Add(1)
+	srv.countReceived(p.QoS)
 	route := true
 	if p.QoS == packet.QoS2 {
 		route = c.sess.receiveQoS2(p.PacketID)

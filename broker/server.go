@@ -176,6 +176,7 @@ func (s *Server) track(nc net.Conn) *conn {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.stats.connections.Add(1)
+	s.stats.connectionsTotal.Add(1)
 	if evicted != nil {
 		s.stats.pendingClosed.Add(1)
 		evicted.close(errPendingEvicted)

@@ -3,6 +3,8 @@ package broker
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
 )
 
 // Stats is a snapshot of the broker's counters, from Server.Stats. The
@@ -16,10 +18,18 @@ type Stats struct {
 	Subscriptions int // subscriptions of all sessions
 	Retained      int // retained messages
 
+	// ConnectionsTotal counts the network connections accepted.
+	ConnectionsTotal uint64
+
 	MessagesReceived uint64 // PUBLISH packets received
 	MessagesSent     uint64 // PUBLISH packets sent
-	BytesReceived    uint64
-	BytesSent        uint64
+	// ReceivedByQoS and SentByQoS split MessagesReceived and
+	// MessagesSent by QoS (the QoS of the PUBLISH packet: for a message
+	// sent, the lower of its own and the subscription's).
+	ReceivedByQoS [3]uint64
+	SentByQoS     [3]uint64
+	BytesReceived uint64
+	BytesSent     uint64
 	// Dropped counts messages dropped for a session because its limits
 	// were reached: the sum of the three counts after it. With flow
 	// control, this happens only for sessions that cannot hold their
@@ -51,6 +61,12 @@ type Stats struct {
 	DeniedDeliveries uint64
 	// Refused counts connections refused with a CONNACK return code.
 	Refused uint64
+	// RefusedByCode splits Refused by return code (1 to 5; 0 stays 0).
+	RefusedByCode [6]uint64
+	// AuthFailures counts logins the Authenticator refused or failed on, or that the
+	// password guard held back (ErrLoginDelayed); each is also counted in
+	// Refused.
+	AuthFailures uint64
 	// PendingClosed counts connections closed before their CONNECT was
 	// handled to make room for new ones (Config.MaxPending), or refused
 	// by Config.MaxPendingPerIP.
@@ -64,9 +80,14 @@ type Stats struct {
 // counters are the broker's live counters.
 type counters struct {
 	connections       atomic.Int64
+	connectionsTotal  atomic.Uint64
 	clients           atomic.Int64
 	messagesReceived  atomic.Uint64
 	messagesSent      atomic.Uint64
+	receivedByQoS     [3]atomic.Uint64
+	sentByQoS         [3]atomic.Uint64
+	refusedByCode     [6]atomic.Uint64
+	authFailures      atomic.Uint64
 	bytesReceived     atomic.Uint64
 	bytesSent         atomic.Uint64
 	dropped           atomic.Uint64
@@ -95,13 +116,46 @@ func (s *Server) countDrop(r dropReason) {
 	}
 }
 
+// countReceived counts a PUBLISH packet received at qos.
+func (s *Server) countReceived(qos packet.QoS) {
+	s.stats.messagesReceived.Add(1)
+	s.stats.receivedByQoS[min(qos, packet.QoS2)].Add(1)
+}
+
+// countSent counts a PUBLISH packet sent at qos.
+func (s *Server) countSent(qos packet.QoS) {
+	s.stats.messagesSent.Add(1)
+	s.stats.sentByQoS[min(qos, packet.QoS2)].Add(1)
+}
+
+// countRefused counts a connection refused with code.
+func (s *Server) countRefused(code packet.ConnectReturnCode) {
+	s.stats.refused.Add(1)
+	if int(code) < len(s.stats.refusedByCode) {
+		s.stats.refusedByCode[code].Add(1)
+	}
+}
+
 // Stats returns the broker's counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	sessions, pending := len(s.sessions), s.pending.Len()
 	s.mu.Unlock()
+	var byCode [6]uint64
+	for i := range byCode {
+		byCode[i] = s.stats.refusedByCode[i].Load()
+	}
+	var in, out [3]uint64
+	for i := range in {
+		in[i], out[i] = s.stats.receivedByQoS[i].Load(), s.stats.sentByQoS[i].Load()
+	}
 	return Stats{
 		Uptime:              time.Since(s.start),
+		ConnectionsTotal:    s.stats.connectionsTotal.Load(),
+		ReceivedByQoS:       in,
+		SentByQoS:           out,
+		RefusedByCode:       byCode,
+		AuthFailures:        s.stats.authFailures.Load(),
 		Connections:         int(s.stats.connections.Load()),
 		Pending:             pending,
 		Clients:             int(s.stats.clients.Load()),

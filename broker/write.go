@@ -109,7 +109,7 @@ func (c *conn) writeLoop() {
 					return
 				}
 				if batch[i].t == packet.TypePublish {
-					c.srv.stats.messagesSent.Add(1)
+					c.srv.countSent(batch[i].d.qos)
 				}
 				if batch[i].f != nil {
 					flights = append(flights, batch[i].f)
