@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Reader reads packets one at a time from a byte stream.
@@ -26,7 +27,9 @@ import (
 // A Reader is not safe for concurrent use. After an error other than io.EOF
 // the stream is out of step and every later call returns the same error.
 type Reader struct {
-	br      *bufio.Reader
+	br      *bufio.Reader // nil while a pooled Reader holds no buffer
+	src     aheadReader   // a pooled Reader's source
+	pooled  bool
 	d       Decoder
 	buf     []byte // body storage for packets that do not fit in br
 	pending int    // bytes peeked from br for the last packet, to discard
@@ -62,6 +65,62 @@ func NewReader(r io.Reader, maxPacketSize int) *Reader {
 // is authenticated.
 func (r *Reader) SetMaxPacketSize(n int) { r.d.MaxPacketSize = n }
 
+// NewPooledReader returns a Reader like NewReader, except that it holds a
+// read buffer only while it has unread bytes: when ReadPacket finds the
+// buffer empty, it gives it back to a pool shared by all pooled Readers and
+// waits for the next bytes in a small array of its own, then takes a
+// buffer again. A server with many idle connections so holds no read
+// buffer for them; a busy connection, whose buffer is seldom empty, pays
+// one more read call each time it is.
+func NewPooledReader(r io.Reader, maxPacketSize int) *Reader {
+	return &Reader{src: aheadReader{r: r}, pooled: true, d: Decoder{MaxPacketSize: maxPacketSize}}
+}
+
+// readerPool holds the buffers of pooled Readers.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, DefaultReaderBufferSize) }}
+
+// aheadReader reads the bytes a pooled Reader read ahead while it held no
+// buffer, then from r.
+type aheadReader struct {
+	r     io.Reader
+	ahead [64]byte
+	i, n  int
+}
+
+func (a *aheadReader) Read(p []byte) (int, error) {
+	if a.i < a.n {
+		n := copy(p, a.ahead[a.i:a.n])
+		a.i += n
+		return n, nil
+	}
+	return a.r.Read(p)
+}
+
+// refill gives a pooled Reader's empty buffer back, and takes one again
+// once bytes arrive; it returns the error of that wait.
+func (r *Reader) refill() error {
+	if r.br != nil {
+		if r.br.Buffered() > 0 {
+			return nil
+		}
+		r.br.Reset(nil)
+		readerPool.Put(r.br)
+		r.br = nil
+		r.buf = nil
+	}
+	n, err := r.src.r.Read(r.src.ahead[:])
+	if n == 0 {
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
+	}
+	r.src.i, r.src.n = 0, n
+	r.br = readerPool.Get().(*bufio.Reader)
+	r.br.Reset(&r.src)
+	return nil
+}
+
 // ReadPacket reads and decodes the next packet. It returns io.EOF if the
 // stream ends cleanly between packets, io.ErrUnexpectedEOF if it ends inside
 // one, a *ProtocolError for a malformed or oversized packet, or the error of
@@ -84,6 +143,11 @@ func (r *Reader) readPacket() (Packet, error) {
 	}
 	if cap(r.buf) > maxRetainedBuffer {
 		r.buf = nil
+	}
+	if r.pooled {
+		if err := r.refill(); err != nil {
+			return nil, err // io.EOF here is a clean end between packets
+		}
 	}
 
 	b0, err := r.br.ReadByte()

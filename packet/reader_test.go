@@ -100,20 +100,27 @@ func TestReaderStream(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := packet.NewReader(c.r(), 0)
-			for i, w := range want {
-				p, err := r.ReadPacket()
-				if err != nil {
-					t.Fatalf("packet %d: %v", i, err)
-				}
-				sameEncoding(t, "stream", p, w)
-			}
-			for range 2 {
-				if p, err := r.ReadPacket(); err != io.EOF {
-					t.Fatalf("after the last packet: %v, %v; want io.EOF", p, err)
-				}
-			}
+			testReaderStream(t, packet.NewReader(c.r(), 0), want)
 		})
+		t.Run(c.name+"/pooled", func(t *testing.T) {
+			testReaderStream(t, packet.NewPooledReader(c.r(), 0), want)
+		})
+	}
+}
+
+func testReaderStream(t *testing.T, r *packet.Reader, want [][]byte) {
+	t.Helper()
+	for i, w := range want {
+		p, err := r.ReadPacket()
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		sameEncoding(t, "stream", p, w)
+	}
+	for range 2 {
+		if p, err := r.ReadPacket(); err != io.EOF {
+			t.Fatalf("after the last packet: %v, %v; want io.EOF", p, err)
+		}
 	}
 }
 
