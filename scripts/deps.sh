@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: the Mosquitto broker and
-# its clients (mosquitto, mosquitto_passwd, mosquitto_pub), and Python's
-# paho-mqtt. Uses apt-get (Debian, Ubuntu), as root or through sudo.
+# its clients (mosquitto, mosquitto_passwd, mosquitto_pub), Python's
+# paho-mqtt, and Prometheus's promtool (package prometheus), which checks
+# petrel broker's /metrics. Uses apt-get (Debian, Ubuntu), as root or through sudo.
 # Installs nothing when everything is there.
 set -euo pipefail
 
@@ -25,9 +26,12 @@ have_paho() {
 if ! have_paho; then
 	missing+=(python3-paho-mqtt)
 fi
+if ! command -v promtool >/dev/null; then
+	missing+=(prometheus)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: mosquitto, mosquitto-clients and python3-paho-mqtt are installed"
+	echo "deps: mosquitto, mosquitto-clients, python3-paho-mqtt and prometheus (promtool) are installed"
 	exit 0
 fi
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -46,6 +47,10 @@ type brokerFlags struct {
 	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
 	shutdownTimeout                                       time.Duration
+
+	metricsListen string // -metrics-listen: serve /metrics over HTTP there
+	pprof         bool   // -pprof: and /debug/pprof/
+	logFormat     string // -log-format: text or json
 
 	config  string // -c
 	verbose bool   // -v
@@ -99,6 +104,9 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.Func("sys-interval", "", durationOrZero(&f.sysInterval))
 	f.shutdownTimeout = 10 * time.Second
 	fs.Func("shutdown-timeout", "", durationOrZero(&f.shutdownTimeout))
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "")
+	fs.BoolVar(&f.pprof, "pprof", false, "")
+	fs.StringVar(&f.logFormat, "log-format", "text", "")
 	fs.StringVar(&f.config, "c", "", "")
 	fs.BoolVar(&f.verbose, "v", false, "")
 	return fs
@@ -243,6 +251,12 @@ func (f *brokerFlags) check() error {
 	}
 	if f.caFile != "" && f.certFile == "" {
 		return usageErr("-cafile: no TLS listener: add -listen-tls or -listen-wss with -certfile and -keyfile")
+	}
+	if f.pprof && f.metricsListen == "" {
+		return usageErr("-pprof needs -metrics-listen, the HTTP address that serves /debug/pprof/")
+	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return usageErr("-log-format %q: text or json", f.logFormat)
 	}
 	if f.allowAnonymous && f.passwordFile == "" && !f.certUser {
 		return usageErr("-allow-anonymous goes with -password-file or -use-identity-as-username; without them every client is allowed")
@@ -391,7 +405,11 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	var h slog.Handler = slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})
+	if f.logFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
 	log.Info("petrel broker starting", "version", version.Get().String(), "go", runtime.Version())
 	cfg, err := f.brokerConfig(log)
 	if err != nil {
@@ -410,7 +428,7 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
-	served := make(chan error, len(ls))
+	served := make(chan error, len(ls)+1) // and -metrics-listen
 	for _, l := range ls {
 		serve := srv.Serve
 		if l.scheme == "ws" || l.scheme == "wss" {
@@ -420,6 +438,24 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 		// One line per listener on stdout, with the port the system chose
 		// for ":0", for scripts to read.
 		fmt.Fprintf(e.stdout, "listening on %s://%s\n", l.scheme, l.l.Addr())
+	}
+	if f.metricsListen != "" {
+		ml, err := net.Listen("tcp", f.metricsListen)
+		if err != nil {
+			for _, l := range ls {
+				l.l.Close()
+			}
+			srv.Shutdown(context.Background())
+			return withCode(exitConnect, fmt.Errorf("-metrics-listen %s: %v", f.metricsListen, err))
+		}
+		hs := metricsServer(srv, f.pprof, log)
+		go func() {
+			if err := hs.Serve(ml); !errors.Is(err, http.ErrServerClosed) {
+				served <- err
+			}
+		}()
+		defer hs.Close()
+		fmt.Fprintf(e.stdout, "metrics on http://%s/metrics\n", ml.Addr())
 	}
 	log.Info("broker started", "listeners", len(ls), "persistence", f.persistenceDir)
 

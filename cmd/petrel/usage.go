@@ -234,6 +234,18 @@ State and limits (0 means the default):
 
 Durations are seconds ("10") or Go durations ("10s", "1m").
 
+Monitoring:
+  -metrics-listen addr
+                    serve the broker's counters and the Go runtime's over
+                    HTTP at http://addr/metrics, in Prometheus's text
+                    format; prints "metrics on http://addr/metrics". Keep
+                    addr private (loopback, or a firewalled port): it has
+                    no authentication
+  -pprof            also serve Go's profiler at /debug/pprof/ on the
+                    -metrics-listen address
+  -log-format f     text (default: slog's key=value lines) or json (one
+                    JSON object per line)
+
 Other:
   -c file           read flags from file, one "key value" per line, the key a
                     flag's name without its dash ("listen 127.0.0.1:1883",
@@ -245,7 +257,7 @@ Exit codes:
   0    stopped by SIGINT or SIGTERM
   1    usage error: a bad flag or configuration line, or a file named by a
        flag that cannot be used
-  2    could not listen on an address
+  2    could not listen on an address (-metrics-listen's too)
   3    a listener failed while running, or the shutdown did not finish in
        time
 `
