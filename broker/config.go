@@ -146,6 +146,29 @@ type Config struct {
 
 	// Logger receives the broker's log records; nil discards them.
 	Logger *slog.Logger
+
+	// MaxPayloadSize, if positive, is the largest PUBLISH payload the
+	// broker routes (Mosquitto's message_size_limit). A larger one is
+	// acknowledged as its QoS asks, dropped and logged; the connection
+	// stays open. Apart from MaxPacketSize, whose excess is a protocol
+	// violation that closes the connection. Zero means no limit beyond
+	// MaxPacketSize.
+	MaxPayloadSize int
+	// MaxKeepAlive, if positive, is the longest keep alive accepted, in
+	// seconds (Mosquitto's max_keepalive): a CONNECT asking for more gets
+	// CONNACK return code 2 (identifier rejected), which is what Mosquitto
+	// sends a 3.1.1 client, 3.1.1 having no way to tell the client the
+	// server's keep alive. A keep alive of 0 (none) is accepted, as
+	// Mosquitto does. Zero means any keep alive.
+	MaxKeepAlive int
+	// RefuseEmptyClientID makes a CONNECT with an empty ClientId get
+	// CONNACK return code 2 instead of an identifier of the broker's
+	// making (Mosquitto's allow_zero_length_clientid false).
+	RefuseEmptyClientID bool
+	// GeneratedClientIDPrefix starts the ClientIds the broker makes for
+	// clients that send an empty one (Mosquitto's auto_id_prefix). Empty
+	// means "petrel-".
+	GeneratedClientIDPrefix string
 }
 
 // ConfigError reports a Config field that New cannot use.
@@ -181,6 +204,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"WriteTimeout", int64(c.WriteTimeout)},
 		{"SysInterval", int64(c.SysInterval)},
 		{"PersistInterval", int64(c.PersistInterval)},
+		{"MaxPayloadSize", int64(c.MaxPayloadSize)},
+		{"MaxKeepAlive", int64(c.MaxKeepAlive)},
 	} {
 		if f.v < 0 {
 			return c, &ConfigError{Field: f.name, Reason: "negative"}
@@ -191,6 +216,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPacketSize > packet.MaxRemainingLength+5 {
 		return c, &ConfigError{Field: "MaxPacketSize", Reason: fmt.Sprintf("more than %d", packet.MaxRemainingLength+5)}
+	}
+	if c.MaxKeepAlive > 65535 {
+		return c, &ConfigError{Field: "MaxKeepAlive", Reason: "more than 65535"}
 	}
 	if c.MaxClientIDLength > 65535 {
 		return c, &ConfigError{Field: "MaxClientIDLength", Reason: "more than 65535"}
@@ -223,6 +251,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxTotalQueuedBytes = DefaultMaxTotalQueuedBytes
 	}
 	defd(&c.PersistInterval, DefaultPersistInterval)
+	if c.GeneratedClientIDPrefix == "" {
+		c.GeneratedClientIDPrefix = generatedIDPrefix
+	}
 	if c.Authorizer == nil {
 		c.Authorizer = allowAll{}
 	}

@@ -47,15 +47,23 @@ func (c *conn) connect(p *packet.Connect) bool {
 		// CONNACK 2 otherwise; it has no server-assigned identifiers.
 		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("MQTT 3.1 client identifier of %d bytes, not 1 to %d", len(id), min(maxClientIDLength31, cfg.MaxClientIDLength)))
 		return false
+	case id == "" && cfg.RefuseEmptyClientID:
+		c.refuse(packet.RefusedIdentifierRejected, errors.New("empty client identifier: Config.RefuseEmptyClientID"))
+		return false
 	case id == "" && !p.CleanSession:
 		c.refuse(packet.RefusedIdentifierRejected, errors.New("empty client identifier with CleanSession=0 [MQTT-3.1.3-8]"))
 		return false
 	case id == "":
 		var b [8]byte
 		rand.Read(b[:])
-		id = generatedIDPrefix + hex.EncodeToString(b[:])
+		id = cfg.GeneratedClientIDPrefix + hex.EncodeToString(b[:])
 	case len(id) > cfg.MaxClientIDLength:
 		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("client identifier longer than %d bytes [MQTT-3.1.3-9]", cfg.MaxClientIDLength))
+		return false
+	}
+
+	if cfg.MaxKeepAlive > 0 && int(p.KeepAlive) > cfg.MaxKeepAlive {
+		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("keep alive %d s: not 1 to %d (Config.MaxKeepAlive)", p.KeepAlive, cfg.MaxKeepAlive))
 		return false
 	}
 

@@ -19,7 +19,10 @@ func (c *conn) handlePublish(p *packet.Publish) {
 	}
 	if route {
 		topic := string(p.Topic)
-		if c.canPublish(topic) {
+		if max := srv.cfg.MaxPayloadSize; max > 0 && len(p.Payload) > max {
+			srv.log.Warn("publish larger than Config.MaxPayloadSize: dropped", "client", c.ident.ClientID,
+				"topic", topic, "size", len(p.Payload), "max", max)
+		} else if c.canPublish(topic) {
 			srv.publish(newMessage(topic, p.Payload, p.QoS, p.Retain), c)
 		} else {
 			srv.stats.denied.Add(1)
