@@ -194,18 +194,23 @@ func (c *Client) startFlow(ctx context.Context, qos packet.QoS, buf []byte, n in
 }
 
 // place finds f a place: in the in-flight window while connected, waiting
-// for one if it is full; in the offline queue while reconnecting.
+// for one if it is full; in the offline queue while reconnecting. A wait
+// for the window ends with the connection too, and is then looked at again:
+// while reconnecting f goes to the offline queue; if reconnection gave up,
+// or there is none, place fails saying so.
 func (c *Client) place(ctx context.Context, f *flow) error {
 	for {
 		c.mu.Lock()
-		if c.current() != nil {
+		if cn := c.current(); cn != nil {
 			c.mu.Unlock()
 			select {
 			case c.inflight <- struct{}{}:
 				f.slot = true
 				return nil
+			case <-cn.done:
+				continue
 			case <-ctx.Done():
-				return ctx.Err()
+				return fmt.Errorf("mqtt: waiting for room in the in-flight window (Config.MaxInflight %d): %w", c.cfg.MaxInflight, ctx.Err())
 			}
 		}
 		if err := c.offlineErr(f.qos); err != nil {
