@@ -60,6 +60,8 @@ type Client struct {
 	queuedB  int                     // their bytes
 	refused  refusals                // the message the server keeps closing the connection after
 	maxAcked int                     // the largest PUBLISH acknowledged, in bytes
+
+	stats stats // counters, read by Stats
 }
 
 // New validates cfg and returns a Client for it. It does no network I/O; it
@@ -198,6 +200,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (*conn, bool, error
 	if err != nil {
 		return nil, false, err
 	}
+	nc = c.stats.count(nc)
 	r, ack, err := c.handshake(ctx, nc, plain(addr))
 	if err != nil {
 		nc.Close()

@@ -334,6 +334,7 @@ func (cn *conn) writeLoop() {
 					}
 					if err == nil {
 						_, err = bw.Write(o.bytes())
+						cn.c.stats.wrote(o.bytes())
 					}
 				}
 				n = len(batch)
@@ -429,6 +430,7 @@ func (cn *conn) readLoop() {
 			return
 		}
 		cn.packetsIn.Add(1)
+		cn.c.stats.read(p)
 		if p.Type() != packet.TypePingresp && !cn.progress.Load() {
 			cn.progress.Store(true)
 		}

@@ -248,6 +248,7 @@ func (c *Client) supervise(s *supervisor, cn *conn) {
 			next, present, err := c.reconnect(s.ctx, attempt)
 			if err == nil {
 				cn = next
+				c.stats.reconnects.Add(1)
 				if r.OnConnect != nil {
 					r.OnConnect(present)
 				}

@@ -167,6 +167,8 @@ func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn
 	c.conn, c.last = cn, cn
 	c.wakeFreed() // QoS 0 messages waiting for a connection
 	c.mu.Unlock()
+	c.stats.connections.Add(1)
+	c.stats.resent.Add(uint64(resent))
 	if resent > 0 || len(flows) > resent {
 		c.log.Info("mqtt: sending the session's messages", "resent", resent, "queued", len(flows)-resent)
 	}
