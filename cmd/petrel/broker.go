@@ -52,8 +52,9 @@ type brokerFlags struct {
 	pprof         bool   // -pprof: and /debug/pprof/
 	logFormat     string // -log-format: text or json
 
-	config  string // -c
-	verbose bool   // -v
+	config  string         // -c
+	verbose bool           // -v
+	mosq    *mosquittoConf // what the -c file sets beyond the flags
 
 	set map[string]bool // the flags given, on the command line or in the file
 }
@@ -158,57 +159,11 @@ func (f *brokerFlags) parse(fs *flag.FlagSet, args []string) error {
 	f.set = make(map[string]bool)
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.config != "" {
-		if err := f.readConfig(fs, f.config); err != nil {
+		if err := f.readConfigFile(fs, f.config); err != nil {
 			return err
 		}
 	}
 	return f.check()
-}
-
-// readConfig reads a configuration file of "key value" lines, each key a
-// flag name without its dash ('_' may stand for '-'), and sets the flags
-// that the command line did not. A key without a value sets a boolean flag
-// to true. Blank lines and lines starting with '#' are ignored.
-func (f *brokerFlags) readConfig(fs *flag.FlagSet, name string) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return usageErr("-c: %v", err)
-	}
-	fromFile := make(map[string]bool)
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		key, value, _ := strings.Cut(line, " ")
-		key = strings.ReplaceAll(key, "_", "-")
-		value = strings.TrimSpace(value)
-		fail := func(format string, args ...any) error {
-			return usageErr("-c %s: line %d: %s", name, i+1, fmt.Sprintf(format, args...))
-		}
-		fl := fs.Lookup(key)
-		switch {
-		case fl == nil:
-			return fail("unknown key %q; the keys are the flags of petrel broker without their dash", key)
-		case key == "c":
-			return fail("a configuration file cannot include another (key c)")
-		case f.set[key] && !fromFile[key]:
-			continue // given on the command line
-		}
-		if value == "" {
-			if bf, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
-				value = "true"
-			} else {
-				return fail("%s: no value", key)
-			}
-		}
-		if err := fl.Value.Set(value); err != nil {
-			return fail("%s %s: %v", key, value, err)
-		}
-		fromFile[key] = true
-		f.set[key] = true
-	}
-	return nil
 }
 
 // check refuses flags that do not go together, and limits out of range,
@@ -314,6 +269,9 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		}
 		cfg.Authorizer = acl
 	}
+	if f.mosq != nil {
+		f.mosq.apply(&cfg, log)
+	}
 	return cfg, nil
 }
 
@@ -353,6 +311,11 @@ func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 		if f.requireCert {
 			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	if f.mosq != nil {
+		if err := f.mosq.applyTLS(tc); err != nil {
+			return nil, err
 		}
 	}
 	return tc, nil
@@ -408,6 +371,19 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	var h slog.Handler = slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})
 	if f.logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})
+	}
+	if f.mosq != nil {
+		mh, closeLogs, err := f.mosq.logHandler(e.stderr, e.stdout, level, f.verbose, f.logFormat == "json")
+		if err != nil {
+			return err
+		}
+		defer closeLogs()
+		h = mh
+		removePID, err := f.mosq.writePIDFile()
+		if err != nil {
+			return err
+		}
+		defer removePID()
 	}
 	log := slog.New(h)
 	log.Info("petrel broker starting", "version", version.Get().String(), "go", runtime.Version())
