@@ -61,17 +61,68 @@ func HashPassword(password string, iterations int) (string, error) {
 		base64.StdEncoding.EncodeToString(salt) + "$" + base64.StdEncoding.EncodeToString(key), nil
 }
 
+// Mosquitto's password file hashes, which a PasswordFile reads too:
+//
+//	$7$<iterations>$<base64 salt>$<base64 hash>   PBKDF2-HMAC-SHA512 (Mosquitto 2's mosquitto_passwd)
+//	$6$<base64 salt>$<base64 hash>                SHA-512 of the password then the salt (Mosquitto 1.x)
+const (
+	mosquittoPBKDF2 = "$7$"
+	mosquittoSHA512 = "$6$"
+	// mosquittoSaltSize is the salt of mosquitto_passwd.
+	mosquittoSaltSize = 12
+)
+
+// HashPasswordMosquitto hashes password as Mosquitto 2's mosquitto_passwd
+// does ($7$, PBKDF2-HMAC-SHA512 with a 12-byte salt), with the given
+// iteration count (zero: DefaultPasswordIterations, where
+// mosquitto_passwd uses 101), so that Mosquitto can read the file too.
+func HashPasswordMosquitto(password string, iterations int) (string, error) {
+	h, err := HashPassword(password, iterations)
+	if err != nil {
+		return "", err
+	}
+	p, _ := parseHash(h)
+	salt := make([]byte, mosquittoSaltSize)
+	rand.Read(salt)
+	key, err := pbkdf2.Key(sha512.New, password, salt, p.iterations, keySize)
+	if err != nil {
+		return "", err
+	}
+	return mosquittoPBKDF2 + strconv.Itoa(p.iterations) + "$" +
+		base64.StdEncoding.EncodeToString(salt) + "$" + base64.StdEncoding.EncodeToString(key), nil
+}
+
 // parsedHash is an encoded hash taken apart.
 type parsedHash struct {
-	iterations int
+	iterations int  // 1 for Mosquitto's $6$; 0 in the zero value only
+	sha512     bool // Mosquitto's $6$: one SHA-512 of the password and salt
 	salt, key  []byte
 }
 
-// parseHash decodes a hash made by HashPassword.
+// parseHash decodes a hash made by HashPassword, or Mosquitto's $7$ or
+// $6$.
 func parseHash(h string) (parsedHash, error) {
+	if rest, ok := strings.CutPrefix(h, mosquittoSHA512); ok {
+		f := strings.Split(rest, "$")
+		if len(f) != 2 {
+			return parsedHash{}, errors.New("$6$ hash has not 2 fields after the scheme")
+		}
+		salt, err := base64.StdEncoding.DecodeString(f[0])
+		if err != nil || len(salt) == 0 {
+			return parsedHash{}, fmt.Errorf("bad salt %q", f[0])
+		}
+		key, err := base64.StdEncoding.DecodeString(f[1])
+		if err != nil || len(key) != sha512.Size {
+			return parsedHash{}, fmt.Errorf("bad hash %q", f[1])
+		}
+		return parsedHash{iterations: 1, sha512: true, salt: salt, key: key}, nil
+	}
 	rest, ok := strings.CutPrefix(h, passwordScheme)
 	if !ok {
-		return parsedHash{}, errors.New("hash does not start with " + passwordScheme)
+		rest, ok = strings.CutPrefix(h, mosquittoPBKDF2)
+	}
+	if !ok {
+		return parsedHash{}, errors.New("hash does not start with " + passwordScheme + ", nor Mosquitto's $7$ or $6$")
 	}
 	f := strings.Split(rest, "$")
 	if len(f) != 3 {
@@ -89,11 +140,17 @@ func parseHash(h string) (parsedHash, error) {
 	if err != nil || len(key) == 0 || len(key) > keySize {
 		return parsedHash{}, fmt.Errorf("bad hash %q", f[2])
 	}
-	return parsedHash{n, salt, key}, nil
+	return parsedHash{iterations: n, salt: salt, key: key}, nil
 }
 
 // check reports whether password matches, comparing in constant time.
 func (h parsedHash) check(password string) bool {
+	if h.sha512 {
+		d := sha512.New()
+		d.Write([]byte(password))
+		d.Write(h.salt)
+		return subtle.ConstantTimeCompare(d.Sum(nil), h.key) == 1
+	}
 	key, err := pbkdf2.Key(sha512.New, password, h.salt, h.iterations, len(h.key))
 	return err == nil && subtle.ConstantTimeCompare(key, h.key) == 1
 }
@@ -239,7 +296,19 @@ func (f *PasswordFile) SetIterations(user, password string, iterations int) erro
 	if err != nil {
 		return err
 	}
-	h, _ := parseHash(hash)
+	return f.SetHash(user, hash)
+}
+
+// SetHash sets user's password hash as encoded by HashPassword or
+// HashPasswordMosquitto, or Mosquitto's $6$.
+func (f *PasswordFile) SetHash(user, hash string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	h, err := parseHash(hash)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hashes == nil {

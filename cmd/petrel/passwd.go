@@ -18,6 +18,7 @@ type passwdFlags struct {
 	batch      bool // -b: the password is an argument
 	delete     bool // -D: remove the user
 	iterations int  // -iterations: PBKDF2's count
+	mosquitto  bool // -mosquitto: write Mosquitto 2's $7$ hash
 }
 
 func passwdFlagSet(p *passwdFlags) *flag.FlagSet {
@@ -28,6 +29,7 @@ func passwdFlagSet(p *passwdFlags) *flag.FlagSet {
 	fs.BoolVar(&p.batch, "b", false, "")
 	fs.BoolVar(&p.delete, "D", false, "")
 	fs.IntVar(&p.iterations, "iterations", broker.DefaultPasswordIterations, "")
+	fs.BoolVar(&p.mosquitto, "mosquitto", false, "")
 	return fs
 }
 
@@ -121,7 +123,14 @@ func passwd(ctx context.Context, e *env, p *passwdFlags, args []string) error {
 	if password == "" {
 		return usageErr("empty password")
 	}
-	if err := pf.SetIterations(user, password, p.iterations); err != nil {
+	hash, err := broker.HashPassword(password, p.iterations)
+	if p.mosquitto {
+		hash, err = broker.HashPasswordMosquitto(password, p.iterations)
+	}
+	if err == nil {
+		err = pf.SetHash(user, hash)
+	}
+	if err != nil {
 		return usageErr("%s", trimMQTT(err))
 	}
 	return writePasswords(pf, name)

@@ -109,3 +109,23 @@ func TestPasswdPrompt(t *testing.T) {
 	}
 	checkPasswords(t, name, map[string]string{"dave": "secret"})
 }
+
+// TestPasswdMosquitto: petrel passwd -mosquitto writes Mosquitto 2's $7$
+// hash, which petrel broker's password file reads.
+func TestPasswdMosquitto(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "passwd")
+	if code, _, stderr := petrel(t, "", "passwd", "-c", "-b", "-mosquitto", "-iterations", "1000", name, "alice", "pw"); code != exitOK {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	b, _ := os.ReadFile(name)
+	if !strings.HasPrefix(string(b), "alice:$7$1000$") {
+		t.Fatalf("file %q, want alice's $7$ hash", b)
+	}
+	pf, err := broker.ReadPasswordFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pf.Authenticate(t.Context(), broker.ConnInfo{Username: "alice", Password: []byte("pw")}); err != nil {
+		t.Errorf("alice with her password: %v", err)
+	}
+}

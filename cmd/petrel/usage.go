@@ -276,6 +276,8 @@ twice, without echo. The file is replaced atomically, with mode 0600.
                     visible to other users of the machine)
   -D                delete the user
   -iterations n     PBKDF2 iterations (default 210000)
+  -mosquitto        write Mosquitto 2's $7$ hash (PBKDF2-SHA512 too), which
+                    mosquitto reads as well; petrel broker reads $7$ and $6$
 
 Exit codes:
   0    success
