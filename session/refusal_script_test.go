@@ -167,3 +167,38 @@ func TestPing(t *testing.T) {
 		t.Fatalf("Ping without a connection = %v, want ErrNotConnected", err)
 	}
 }
+
+// TestRefusalsQoS2: at QoS 2 PUBREC is the server's acknowledgement of the
+// PUBLISH, so it counts as one for refusals: a message no larger than one
+// that had its PUBREC, cut right after on three connections in a row (a
+// flapping link), is sent again, not given up as over the size limit.
+func TestRefusalsQoS2(t *testing.T) {
+	leaktest.Check(t)
+	c, b := connected(t, reconnectConfig(5*time.Millisecond))
+	first := publishAsync(c, Message{Topic: "m", Payload: []byte("1"), QoS: packet.QoS2})
+	p := b.ExpectType(packet.TypePublish).(*packet.Publish)
+	b.SendPacket(&packet.Pubrec{PacketID: p.PacketID})
+	b.ExpectPacket(&packet.Pubrel{PacketID: p.PacketID})
+	b.SendPacket(&packet.Pubcomp{PacketID: p.PacketID})
+	if err := wait(t, first); err != nil {
+		t.Fatal(err)
+	}
+	done := publishAsync(c, Message{Topic: "m", Payload: []byte("2"), QoS: packet.QoS2})
+	for range refusalLimit {
+		b.ExpectType(packet.TypePublish)
+		b.Close()
+		b.ExpectType(packet.TypeConnect)
+		b.SendPacket(&packet.Connack{SessionPresent: true})
+	}
+	p = b.ExpectType(packet.TypePublish).(*packet.Publish)
+	if !p.Dup {
+		t.Error("sent again without DUP")
+	}
+	b.SendPacket(&packet.Pubrec{PacketID: p.PacketID})
+	b.ExpectPacket(&packet.Pubrel{PacketID: p.PacketID})
+	b.SendPacket(&packet.Pubcomp{PacketID: p.PacketID})
+	if err := wait(t, done); err != nil {
+		t.Fatalf("Publish = %v, want nil", err)
+	}
+	disconnect(t, c, b)
+}

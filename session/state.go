@@ -334,6 +334,10 @@ func (c *Client) pubrec(cn *conn, id uint16) error {
 	}
 	first := !f.released
 	if first {
+		// PUBREC acknowledges the PUBLISH, as PUBACK does at QoS 1: the
+		// server took a message this large (see refusal).
+		c.refused = refusals{}
+		c.maxAcked = max(c.maxAcked, len(f.buf))
 		f.released = true
 		putBuf(f.buf)
 		f.buf = nil
