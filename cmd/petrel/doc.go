@@ -1,7 +1,8 @@
 // Command petrel publishes and subscribes to an MQTT 3.1.1 broker from the
 // command line, with the flags of mosquitto_pub and mosquitto_sub, on
 // Petrel's session client; it also runs Petrel's broker (petrel broker)
-// and edits its password files (petrel passwd).
+// edits its password files (petrel passwd), and measures any broker's
+// throughput, latency and losses (petrel bench).
 //
 //	petrel pub -h broker.local -t sensors/7 -m 21.5 -q 1
 //	petrel sub -h broker.local -t 'sensors/#' -v -C 10

@@ -56,6 +56,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "passwd":
 		e.command = "passwd"
 		return runPasswd(ctx, e, args[1:])
+	case "bench":
+		e.command = "bench"
+		return runBench(ctx, e, args[1:])
 	case "version", "-version", "--version":
 		e.command = "version"
 		return runVersion(e, args[1:])
@@ -73,6 +76,9 @@ func run(ctx context.Context, e *env, args []string) int {
 				return exitOK
 			case "passwd":
 				fmt.Fprint(e.stdout, passwdUsage)
+				return exitOK
+			case "bench":
+				io.WriteString(e.stdout, benchUsage)
 				return exitOK
 			case "version":
 				io.WriteString(e.stdout, versionUsage)

@@ -13,6 +13,7 @@ Commands:
   sub      subscribe and print the messages received
   broker   run an MQTT broker (TCP, TLS, WebSocket)
   passwd   add, change or delete a user of a broker password file
+  bench    measure a broker: throughput, latency, lost and reordered messages
   version  print petrel's version and revision (also: petrel --version)
 
 Run 'petrel <command> --help' for its flags.
@@ -283,4 +284,74 @@ Exit codes:
   0    success
   1    usage error, or the file cannot be read
   3    -D of a user not in the file, or the file cannot be written
+`
+
+const benchUsage = `Usage: petrel bench [flags]
+
+Measures an MQTT 3.1.1 broker, any broker: connects subscribers, then
+publishers, which publish until each has sent -n messages or -duration has
+passed; waits for the subscribers to receive what was acknowledged; and
+reports the messages per second sent and received, the end-to-end latency
+(p50, p90, p99, max), and per subscriber the messages lost, duplicated and
+out of order. Each payload starts with a 24-byte header (a random run id,
+the publisher, the message's sequence number and the time it was sent), so
+no broker support is needed; latency is measured with the local clock, so
+run publishers and subscribers on one machine. While running it prints a
+progress line each second on standard error.
+
+Broker:
+  -h host           the broker's host (default localhost)
+  -p port           the broker's port (default 1883, 8883 with TLS)
+  -L url            the broker as a URL instead: mqtt://host:port,
+                    mqtts://..., ws://host:port/path, wss://...
+  -u user           user name
+  -P password       password
+  -cafile file      verify the broker's TLS certificate against this CA
+                    (PEM) instead of the system's; turns TLS on
+  -insecure         do not verify the broker's TLS certificate; turns TLS on
+
+Load:
+  -pub n            publishers (default 1)
+  -sub n            subscribers (default 1); each subscribes to -filter
+  -q qos            the QoS of publications and subscriptions (default 0)
+  -s bytes          payload size, at least 24 (default 64)
+  -n count          messages per publisher (default 1000, or no limit with
+                    -duration)
+  -duration t       publish for t ("10s", "1m"); with -n, whichever ends
+                    first
+  -rate r           messages a second per publisher (default 0: as fast as
+                    the broker acknowledges, -inflight at a time at QoS 1
+                    and 2)
+  -t pattern        each publisher's topic: %i is its number (0, 1...), %c
+                    its client id (default "petrel/bench/%i")
+  -filter pattern   each subscriber's filter, with %i and %c likewise
+                    (default "petrel/bench/#")
+  -connect-rate r   connections a second (default 0: 32 at a time)
+  -inflight n       QoS 1 and 2 messages awaiting acknowledgement per
+                    publisher (default 64); Mosquitto closes the connection
+                    of a client with more QoS 2 messages awaiting PUBCOMP
+                    than its max_inflight_messages (default 20): use
+                    -inflight 20 against it
+  -drain t          once publishing ends, how long to wait without any
+                    message before giving up on the missing ones (default
+                    5s)
+  -i prefix         client id prefix; clients are prefix-pub-N and
+                    prefix-sub-N (default petrel-bench-PID)
+
+Output:
+  -json             the report as one JSON object
+  -quiet            no progress lines
+
+A subscriber expects every message acknowledged to a publisher whose topic
+its filter matches (at QoS 0, every message sent); those it never received
+are lost. A client whose connection ends is not reconnected: its messages
+from then on are lost, and the report names its error.
+
+Exit codes:
+  0    done; at QoS 0 some messages may have been lost (see the report)
+  1    usage error
+  2    a client could not connect, or the broker refused it
+  3    a client's connection ended during the run, or a publish failed
+  4    messages were lost at QoS 1 or 2
+  130  interrupted while connecting
 `
