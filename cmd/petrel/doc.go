@@ -1,6 +1,6 @@
 // Command petrel publishes and subscribes to an MQTT 3.1.1 broker from the
 // command line, with the flags of mosquitto_pub and mosquitto_sub, on
-// Petrel's session client; it also runs Petrel's broker (petrel broker)
+// Petrel's session client; it also runs Petrel's broker (petrel broker),
 // edits its password files (petrel passwd), and measures any broker's
 // throughput, latency and losses (petrel bench).
 //
