@@ -14,11 +14,12 @@ import (
 )
 
 // conn is one client connection. Its reader goroutine (serve) reads and
-// handles packets; its writer goroutine (writeLoop), started once CONNECT
-// is accepted, sends what the reader and the session queue for it.
+// handles packets; what the reader and the session queue for it is
+// written by a reader or a short-lived writer goroutine (write.go).
 //
 // The fields set while handling CONNECT (sess, ident, will) are written by
-// the reader before the writer starts and only read afterwards.
+// the reader before the session can route anything to the connection, and
+// only read afterwards.
 type conn struct {
 	srv    *Server
 	nc     net.Conn
@@ -40,13 +41,19 @@ type conn struct {
 	mqtt31     bool // the client speaks MQTT 3.1 (protocol "MQIsdp")
 	disconnect bool // the client sent DISCONNECT: discard the will
 
-	done       chan struct{} // closed by close
-	closeOnce  sync.Once
-	reason     error         // why the connection ended; set in closeOnce
-	kickc      chan struct{} // wakes the writer; 1-buffered
-	drained    chan struct{} // the writer emptied the outbox; 1-buffered
-	writerDone chan struct{} // closed when the writer has returned
-	detached   chan struct{} // closed when the connection has left its session
+	done      chan struct{} // closed by close
+	closeOnce sync.Once
+	reason    error         // why the connection ended; set in closeOnce
+	drained   chan struct{} // the writer emptied the outbox; 1-buffered, made when the reader waits; guarded by mu
+	detached  chan struct{} // closed when the connection has left its session
+
+	// The writer's role (write.go); wmu guards the three flags.
+	wmu      sync.Mutex
+	writing  bool // a reader or a writer goroutine is writing to nc
+	wpending bool // something was queued while it wrote: it goes round again
+	wclosed  bool // finish has run: no writer starts
+	writers  sync.WaitGroup
+	flushq   []*conn // for the reader: connections to write to once it has handled what it read
 
 	// congested holds, for the reader, the sessions its last PUBLISH left
 	// above their high-water marks; waiting is set while the reader waits
@@ -61,11 +68,8 @@ type conn struct {
 func newConn(srv *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv: srv, nc: nc,
-		done:       make(chan struct{}),
-		kickc:      make(chan struct{}, 1),
-		drained:    make(chan struct{}, 1),
-		writerDone: make(chan struct{}),
-		detached:   make(chan struct{}),
+		done:     make(chan struct{}),
+		detached: make(chan struct{}),
 	}
 	if a := nc.RemoteAddr(); a != nil {
 		c.remote = a.String()
@@ -87,39 +91,58 @@ func (c *conn) close(reason error) {
 // serve runs the connection on the calling goroutine until it ends, then
 // cleans up.
 func (c *conn) serve() {
-	defer c.finish()
+	r := c.open()
+	if r == nil {
+		c.finish()
+		return
+	}
+	c.run(r)
+}
+
+// open runs the TLS handshake and handles CONNECT. It returns the reader
+// to go on with, or nil if the connection ended.
+func (c *conn) open() *packet.Reader {
 	cfg := &c.srv.cfg
 	c.nc.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(c.srv.ctx); err != nil {
 			c.close(err)
-			return
+			return nil
 		}
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
 	// Until CONNECT is accepted, the packet size limit is the small
 	// MaxConnectPacketSize: a client that has not logged in holds little.
-	r := packet.NewReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
+	r := packet.NewPooledReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
 	p, err := r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, packet.ErrProtocolLevel) {
 			// [MQTT-3.1.2-2]: refuse with return code 1, then close.
 			c.refuse(packet.RefusedProtocolVersion, err)
-			return
+			return nil
 		}
 		c.close(err)
-		return
+		return nil
 	}
 	connect, ok := p.(*packet.Connect)
 	if !ok {
 		c.close(errConnectFirst)
-		return
+		return nil
 	}
 	if !c.connect(connect) {
-		return
+		return nil
 	}
+	c.flushLater() // CONNACK, and a resumed session's re-sends
 	r.SetMaxPacketSize(cfg.MaxPacketSize)
+	r.Release() // here, where the stack is deep anyway: see Serve
+	return r
+}
+
+// run reads and handles packets until the connection ends, then cleans
+// up.
+func (c *conn) run(r *packet.Reader) {
+	defer c.finish()
 	for {
 		if c.keepAlive > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2)) // [MQTT-3.1.2-24]
@@ -127,21 +150,39 @@ func (c *conn) serve() {
 			c.nc.SetReadDeadline(time.Time{})
 		}
 		p, err := r.ReadPacket()
-		if err != nil {
-			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-				err = errKeepAlive
-			}
-			c.leave(err)
+		if !c.step(r, p, err) {
 			return
-		}
-		if err := c.handle(p); err != nil {
-			c.leave(err)
-			return
-		}
-		if len(c.congested) > 0 {
-			c.awaitDrain() // flow.go
 		}
 	}
+}
+
+// step handles what ReadPacket returned, and reports whether the
+// connection goes on. It is a function of its own, not inlined, so that
+// run's frame stays small: an idle client's reader waits on a 2 KiB
+// stack.
+//
+//go:noinline
+func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
+	if err != nil {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			err = errKeepAlive
+		}
+		c.flushLater()
+		c.leave(err)
+		return false
+	}
+	if err := c.handle(p); err != nil {
+		c.flushLater()
+		c.leave(err)
+		return false
+	}
+	if r.Buffered() == 0 || len(c.congested) > 0 || len(c.flushq) > 64 {
+		c.flushLater() // before waiting, for the stream or for a queue to drain
+	}
+	if len(c.congested) > 0 {
+		c.awaitDrain() // flow.go
+	}
+	return true
 }
 
 // leave ends the connection from the reader, for reason: it takes the
@@ -198,7 +239,7 @@ func (c *conn) handleAck(t packet.Type, id uint16) error {
 		c.send(outPacket{t: packet.TypePubrel, id: id})
 	}
 	if opened {
-		c.kick()
+		c.later(c)
 	}
 	return nil
 }
@@ -222,8 +263,8 @@ func (c *conn) refuse(code packet.ConnectReturnCode, reason error) {
 // unless the client sent DISCONNECT [MQTT-3.1.2-8].
 func (c *conn) finish() {
 	c.close(io.EOF)
+	c.stopWriting()
 	if c.sess != nil {
-		<-c.writerDone
 		c.srv.detach(c)
 		c.publishWill()
 		c.srv.stats.clients.Add(-1)

@@ -110,19 +110,11 @@ func (c *conn) connect(p *packet.Connect) bool {
 		return false
 	}
 	if c.mqtt31 {
-		// MQTT 3.1's CONNACK has no Session Present flag: that byte is
-		// reserved. attach queued the CONNACK first, before the session
-		// could route anything to c.
-		present = false
-		c.mu.Lock()
-		c.outbox[0].present = false
-		c.mu.Unlock()
+		present = false // attach sent none: see there
 	}
 	c.srv.stats.clients.Add(1)
 	c.srv.log.Info("client connected", "client", id, "remote", c.remote, "user", user,
 		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive, "mqtt31", c.mqtt31)
-	go c.writeLoop() // joined in finish; counted by the server with the reader
-	c.kick()
 	return true
 }
 
@@ -228,10 +220,13 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 		if st := sess.store(); st != nil {
 			st.session(id, me, c.ident.Username, !present)
 		}
-		c.outbox = append(c.outbox, outPacket{t: packet.TypeConnack, present: present})
+		// MQTT 3.1's CONNACK has no Session Present flag: that byte is
+		// reserved.
+		c.outbox = append(c.outbox, outPacket{t: packet.TypeConnack, present: present && !c.mqtt31})
 		c.outbox = sess.resendLocked(c.outbox)
 		sess.mu.Unlock()
 		s.mu.Unlock()
+		c.later(c)
 		return present, "", nil
 	}
 }

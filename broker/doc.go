@@ -140,17 +140,22 @@
 //
 // # Concurrency
 //
-// A Server's methods are safe for concurrent use. Each connection has two
-// goroutines: a reader, which decodes packets and acts on them, and a
-// writer, which sends what the reader and the session queue for it and
-// flushes once per batch. No lock is held across network I/O. A client
-// that does not read its responses is stopped from sending (its reader
-// waits for the writer); a slow subscriber fills only its own queue. A
-// connection ends through one idempotent close path, which publishes the
-// will unless the client sent DISCONNECT. Shutdown closes the listeners
-// and connections and returns when every goroutine of the broker has
-// ended. Authenticators and Authorizers are called from many goroutines at
-// once.
+// A Server's methods are safe for concurrent use. Each connection has one
+// goroutine, its reader, which decodes packets and acts on them; an idle
+// connection holds no buffer, only that goroutine's small stack. What is
+// queued for a client is written by the reader that routed it, once that
+// reader has handled every packet it has read, so that a message crosses
+// the broker with no thread woken at a low rate and a burst is written in
+// one batch per subscriber; a short-lived writer goroutine takes over what
+// a reader could not write at once, and what has no reader to write it
+// (wills, $SYS, messages an acknowledgement lets through). No lock is held
+// across network I/O. A client that does not read its responses is
+// stopped from sending; a slow subscriber holds publishers back at most
+// StallTimeout (see Flow control). A connection ends through one
+// idempotent close path, which publishes the will unless the client sent
+// DISCONNECT. Shutdown closes the listeners and connections and returns
+// when every goroutine of the broker has ended. Authenticators and
+// Authorizers are called from many goroutines at once.
 //
 // # Persistence
 //

@@ -94,11 +94,14 @@ func (s *Server) materialize(st *store) {
 		sess.owner = ds.owner
 		sess.setUser(ds.user)
 		for f, q := range ds.subs {
-			sess.subs[f] = q
+			sess.subscribeLocked(f, q)
 			s.subs.add(f, sess, q)
 		}
-		for pid := range ds.inbound {
-			sess.inbound[pid] = struct{}{}
+		if len(ds.inbound) > 0 {
+			sess.inbound = make(map[uint16]struct{}, len(ds.inbound))
+			for pid := range ds.inbound {
+				sess.inbound[pid] = struct{}{}
+			}
 		}
 		for _, m := range ds.ordered() {
 			cost := m.d.cost()
@@ -112,6 +115,9 @@ func (s *Server) materialize(st *store) {
 			f := &flight{id: m.pid, d: m.d, released: m.released}
 			f.sent.Store(true) // as far as anyone knows
 			sess.inflight = append(sess.inflight, f)
+			if sess.byID == nil {
+				sess.byID = make(map[uint16]*flight)
+			}
 			sess.byID[m.pid] = f
 		}
 		s.sessions[id] = sess

@@ -53,7 +53,7 @@ func (s *Server) publish(m *message, from *conn) {
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {
-		if t.s.mayRead(m.topic) && t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)}) && from != nil {
+		if t.s.mayRead(m.topic) && t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)}, from) && from != nil {
 			from.congested = append(from.congested, t.s)
 		}
 	}

@@ -117,8 +117,19 @@ func (s *Server) Serve(l net.Listener) error {
 		backoff = 0
 		if c := s.track(nc); c != nil {
 			go func() {
-				defer s.wg.Done()
-				c.serve()
+				r := c.open()
+				if r == nil {
+					c.finish()
+					s.wg.Done()
+					return
+				}
+				// The rest on a new goroutine, whose stack holds only
+				// what reading needs, not what CONNECT took: an idle
+				// client costs a small stack.
+				go func() {
+					defer s.wg.Done()
+					c.run(r)
+				}()
 			}()
 		}
 	}

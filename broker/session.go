@@ -82,12 +82,15 @@ type session struct {
 }
 
 func newSession(srv *Server, id string, clean bool) *session {
-	return &session{
-		id: id, clean: clean, srv: srv,
-		subs:    make(map[string]packet.QoS),
-		byID:    make(map[uint16]*flight),
-		inbound: make(map[uint16]struct{}),
+	return &session{id: id, clean: clean, srv: srv} // maps made on first use
+}
+
+// subscribeLocked records a subscription. The caller holds s.mu.
+func (s *session) subscribeLocked(filter string, q packet.QoS) {
+	if s.subs == nil {
+		s.subs = make(map[string]packet.QoS)
 	}
+	s.subs[filter] = q
 }
 
 // setUser records the user name of the session's client.
@@ -131,7 +134,10 @@ func (s *session) mayRead(topic string) bool {
 // Stats.Dropped and by reason, and logged: the first drop of a run, then
 // the 10th, the 100th and so on, and the run's total once the queue takes
 // messages again.
-func (s *session) enqueue(d delivery) (congested bool) {
+//
+// from is the connection whose reader routes d, which writes it to the
+// client once it has handled what it read; nil if none (write.go).
+func (s *session) enqueue(d delivery, from *conn) (congested bool) {
 	cfg := &s.srv.cfg
 	s.mu.Lock()
 	if s.discarded {
@@ -179,7 +185,7 @@ func (s *session) enqueue(d delivery) (congested bool) {
 		s.srv.log.Warn("session queue takes messages again", "client", s.id, "dropped", dropped)
 	}
 	if c != nil {
-		c.kick()
+		c.later(from)
 	}
 	return congested
 }
@@ -215,6 +221,9 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 			}
 			f := &flight{id: s.freeID(), d: d}
 			s.inflight = append(s.inflight, f)
+			if s.byID == nil {
+				s.byID = make(map[uint16]*flight)
+			}
 			s.byID[f.id] = f
 			p.id, p.f = f.id, f
 			if st != nil {
@@ -318,6 +327,9 @@ func (s *session) receiveQoS2(id uint16) bool {
 	defer s.mu.Unlock()
 	if _, seen := s.inbound[id]; seen {
 		return false
+	}
+	if s.inbound == nil {
+		s.inbound = make(map[uint16]struct{})
 	}
 	s.inbound[id] = struct{}{}
 	if st := s.store(); st != nil {

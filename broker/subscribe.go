@@ -65,7 +65,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	for _, g := range granted {
 		filter := string(g.Filter)
 		sess.mu.Lock()
-		sess.subs[filter] = g.QoS
+		sess.subscribeLocked(filter, g.QoS)
 		if st := sess.store(); st != nil {
 			st.subscribed(sess.id, filter, g.QoS, false)
 		}
@@ -82,7 +82,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		ms, more := srv.retained.match(string(g.Filter), sess.room())
 		for _, m := range ms {
 			if sess.mayRead(m.topic) {
-				sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true})
+				sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true}, c)
 			}
 		}
 		if more {

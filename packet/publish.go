@@ -72,6 +72,17 @@ func (p *Publish) appendUnchecked(b []byte) []byte {
 	return append(p.appendPrefix(b), p.Payload...)
 }
 
+// AppendPrefix validates p and appends its encoding without the payload:
+// the fixed header, the topic name and the packet identifier. Written
+// before p.Payload, as one vectored write (net.Buffers), it sends a large
+// payload without copying it.
+func (p *Publish) AppendPrefix(b []byte) ([]byte, error) {
+	if err := p.validate(); err != nil {
+		return b, err
+	}
+	return p.appendPrefix(b), nil
+}
+
 // appendPrefix appends everything but the payload: the fixed header, the
 // topic name and the packet identifier.
 func (p *Publish) appendPrefix(b []byte) []byte {

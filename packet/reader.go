@@ -96,6 +96,23 @@ func (a *aheadReader) Read(p []byte) (int, error) {
 	return a.r.Read(p)
 }
 
+// Release gives a pooled Reader's buffer back to the pool if it holds no
+// unread bytes, as the next ReadPacket would before waiting; a server
+// calls it where its goroutine's stack is deep anyway, so that the waiting
+// goroutine's stays small. It does nothing for a Reader from NewReader.
+func (r *Reader) Release() {
+	if r.pooled && r.br != nil && r.br.Buffered() == r.pending {
+		if r.pending > 0 {
+			r.br.Discard(r.pending) // cannot fail: the bytes were peeked
+			r.pending = 0
+		}
+		r.br.Reset(nil)
+		readerPool.Put(r.br)
+		r.br = nil
+		r.buf = nil
+	}
+}
+
 // refill gives a pooled Reader's empty buffer back, and takes one again
 // once bytes arrive; it returns the error of that wait.
 func (r *Reader) refill() error {
@@ -103,10 +120,7 @@ func (r *Reader) refill() error {
 		if r.br.Buffered() > 0 {
 			return nil
 		}
-		r.br.Reset(nil)
-		readerPool.Put(r.br)
-		r.br = nil
-		r.buf = nil
+		r.Release()
 	}
 	n, err := r.src.r.Read(r.src.ahead[:])
 	if n == 0 {
@@ -119,6 +133,18 @@ func (r *Reader) refill() error {
 	r.br = readerPool.Get().(*bufio.Reader)
 	r.br.Reset(&r.src)
 	return nil
+}
+
+// Buffered returns how many bytes have been read from the stream beyond
+// the last packet ReadPacket returned: when it is zero, the next
+// ReadPacket will wait for the stream. A server flushes what it has to
+// write before that wait, and batches what it has to write while packets
+// keep coming.
+func (r *Reader) Buffered() int {
+	if r.br == nil {
+		return 0
+	}
+	return r.br.Buffered() - r.pending
 }
 
 // ReadPacket reads and decodes the next packet. It returns io.EOF if the
