@@ -190,11 +190,17 @@ func (c *conn) writeInline() {
 		return
 	}
 	w := new(write)
-	if w.fill(c) && !w.send(c, inlineWriteTimeout) {
-		if !w.failed {
-			go c.writeLoop(w) // the rest, within the full WriteTimeout
+	if w.fill(c) {
+		if !w.send(c, inlineWriteTimeout) {
+			if !w.failed {
+				go c.writeLoop(w) // the rest, within the full WriteTimeout
+			}
+			return
 		}
-		return
+		if w.full {
+			go c.writeLoop(w) // more than one batch was queued
+			return
+		}
 	}
 	w.free()
 	if c.release() {
@@ -240,6 +246,7 @@ type write struct {
 	flights []*flight // marked sent once written
 	enc     encoder
 	failed  bool
+	full    bool // the last fill took a whole batch: more may be queued
 }
 
 func (w *write) pending() bool { return len(w.bufs) > 0 }
@@ -248,6 +255,7 @@ func (w *write) pending() bool { return len(w.bufs) > 0 }
 // nothing was.
 func (w *write) fill(c *conn) bool {
 	w.batch = c.take(w.batch[:0])
+	w.full = len(w.batch) >= maxBatch
 	if len(w.batch) == 0 {
 		return false
 	}
