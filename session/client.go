@@ -45,21 +45,22 @@ type Client struct {
 	// the router's lock (Subscribe registers handlers so); never the
 	// reverse.
 	mu       sync.Mutex
-	conn     *conn                   // the live connection, or nil
-	last     *conn                   // the latest connection, live or ended, to join
-	ids      idSet                   // packet identifiers in use
-	idFreed  chan struct{}           // closed when an id is freed, if someone waits (see freed)
-	flows    map[uint16]*flow        // outgoing QoS 1 and 2 messages by packet id
-	seq      uint64                  // order of flows, for re-sending
-	requests map[uint16]*request     // SUBSCRIBE and UNSUBSCRIBE awaiting their ack
-	inbound  map[uint16]inboundState // QoS 2 messages received, until PUBREL
-	subs     map[string]packet.QoS   // the filters this client holds, with the QoS it asked for
-	sup      *supervisor             // reconnects while not nil (Config.Reconnect)
-	fatal    error                   // why reconnection gave up, if it did
-	queued   int                     // messages queued while reconnecting, not yet sent
-	queuedB  int                     // their bytes
-	refused  refusals                // the message the server keeps closing the connection after
-	maxAcked int                     // the largest PUBLISH acknowledged, in bytes
+	conn     *conn                 // the live connection, or nil
+	last     *conn                 // the latest connection, live or ended, to join
+	ids      idSet                 // packet identifiers in use
+	idFreed  chan struct{}         // closed when an id is freed, if someone waits (see freed)
+	flows    map[uint16]*flow      // outgoing QoS 1 and 2 messages by packet id
+	seq      uint64                // order of flows, for re-sending
+	requests map[uint16]*request   // SUBSCRIBE and UNSUBSCRIBE awaiting their ack
+	inbound  map[uint16]received   // QoS 2 messages received, until PUBREL
+	released releasedSet           // QoS 2 messages released, until the server has read PUBCOMP
+	subs     map[string]packet.QoS // the filters this client holds, with the QoS it asked for
+	sup      *supervisor           // reconnects while not nil (Config.Reconnect)
+	fatal    error                 // why reconnection gave up, if it did
+	queued   int                   // messages queued while reconnecting, not yet sent
+	queuedB  int                   // their bytes
+	refused  refusals              // the message the server keeps closing the connection after
+	maxAcked int                   // the largest PUBLISH acknowledged, in bytes
 
 	stats stats // counters, read by Stats
 }
@@ -97,7 +98,7 @@ func New(cfg Config) (*Client, error) {
 	c.inflight = make(chan struct{}, c.cfg.MaxInflight)
 	c.flows = make(map[uint16]*flow)
 	c.requests = make(map[uint16]*request)
-	c.inbound = make(map[uint16]inboundState)
+	c.inbound = make(map[uint16]received)
 	c.subs = make(map[string]packet.QoS)
 	if err := c.load(); err != nil {
 		return nil, err

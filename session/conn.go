@@ -460,7 +460,7 @@ func (cn *conn) deliver(d delivery) {
 		// for a duplicate.
 		if d.ack == packet.TypePubrec {
 			cn.c.mu.Lock()
-			if cn.c.inbound[d.id] == inboundPending {
+			if cn.c.inbound[d.id].st == inboundPending {
 				delete(cn.c.inbound, d.id)
 			}
 			cn.c.mu.Unlock()

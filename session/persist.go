@@ -39,7 +39,7 @@ func (c *Client) load() error {
 		c.ids.mark(o.PacketID)
 	}
 	for _, id := range inbound {
-		c.inbound[id] = inboundHandled
+		c.inbound[id] = received{st: inboundHandled}
 	}
 	if len(out) > 0 || len(inbound) > 0 {
 		c.log.Info("mqtt: session loaded from the store", "outgoing", len(c.flows), "inbound", len(inbound))
@@ -80,6 +80,7 @@ func (c *Client) forgetInbound() {
 		ids = append(ids, id)
 	}
 	clear(c.inbound)
+	c.released = releasedSet{}
 	c.mu.Unlock()
 	if c.cfg.Store == nil {
 		return

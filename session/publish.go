@@ -413,17 +413,28 @@ func (c *Client) receive(cn *conn, p *packet.Publish) error {
 		d.ack = packet.TypePuback
 	case packet.QoS2:
 		d.ack = packet.TypePubrec
+		var sig uint64
+		if c.cfg.PersistentSession {
+			sig = messageSig(p.Topic, p.Payload)
+		}
 		c.mu.Lock()
-		switch c.inbound[p.PacketID] {
+		in := c.inbound[p.PacketID]
+		if in.st == 0 && c.released.again(p, sig) {
+			in = received{st: inboundHandled, sig: sig}
+			c.log.Info("mqtt: the server sent again a QoS 2 message it had released (PUBREL); not handed over twice", "packet_id", p.PacketID)
+		}
+		switch in.st {
 		case inboundHandled:
-			c.mu.Unlock()
+			in.cn, in.mark = cn, c.released.n
+			c.inbound[p.PacketID] = in
 			cn.enqueue(ackOut(packet.TypePubrec, p.PacketID))
+			c.mu.Unlock()
 			return nil
 		case inboundPending:
 			c.mu.Unlock() // PUBREC follows when the handlers return
 			return nil
 		}
-		c.inbound[p.PacketID] = inboundPending
+		c.inbound[p.PacketID] = received{st: inboundPending, sig: sig}
 		c.mu.Unlock()
 	}
 	d.msg = &Message{
@@ -457,7 +468,9 @@ func (c *Client) dispatch(cn *conn, d delivery) {
 		cn.enqueue(ackOut(packet.TypePuback, d.id))
 	case packet.TypePubrec:
 		c.mu.Lock()
-		c.inbound[d.id] = inboundHandled
+		in := c.inbound[d.id]
+		in.st, in.cn, in.mark = inboundHandled, cn, c.released.n
+		c.inbound[d.id] = in
 		c.mu.Unlock()
 		c.storeInbound(d.id)
 		cn.enqueue(ackOut(packet.TypePubrec, d.id))

@@ -48,6 +48,17 @@ type request struct {
 // PUBREL [MQTT-4.3.3-2].
 type inboundState uint8
 
+// received is a QoS 2 message received, from PUBLISH until PUBREL.
+type received struct {
+	st  inboundState
+	sig uint64 // its topic and payload hashed, with PersistentSession (see releasedSet)
+	cn  *conn  // the connection its PUBREC was last handed to, if it was
+	// mark is Client.released.n when that PUBREC was handed over: the
+	// PUBREL answering it says that the server has read every PUBCOMP
+	// numbered below mark that was handed to cn.
+	mark uint64
+}
+
 const (
 	inboundPending inboundState = iota + 1 // with the handlers; PUBREC not yet sent
 	inboundHandled                         // handled and PUBREC sent; awaiting PUBREL
@@ -361,17 +372,27 @@ func (c *Client) pubrec(cn *conn, id uint16) error {
 // the same, as the server may re-send it after a reconnect.
 func (c *Client) pubrel(cn *conn, id uint16) {
 	c.mu.Lock()
-	st := c.inbound[id]
-	if st != inboundPending {
+	in := c.inbound[id]
+	if in.st != inboundPending {
 		delete(c.inbound, id)
 	}
-	c.mu.Unlock()
-	if st == inboundHandled && c.cfg.Store != nil {
+	if in.st == inboundHandled && c.cfg.Store != nil {
+		c.mu.Unlock()
 		if err := c.cfg.Store.DeleteInbound(id); err != nil {
 			c.log.Error("mqtt: store: forgetting an inbound QoS 2 identifier", "packet_id", id, "error", err)
 		}
+		c.mu.Lock()
 	}
+	if c.cfg.PersistentSession {
+		if in.st == inboundHandled && in.cn == cn {
+			c.released.confirm(cn, in.mark)
+		}
+		c.released.add(cn, id, in)
+	}
+	// Under c.mu, so that PUBCOMPs are handed over in the order of their
+	// numbers (see releasedSet).
 	cn.enqueue(ackOut(packet.TypePubcomp, id))
+	c.mu.Unlock()
 }
 
 // ack completes the SUBSCRIBE or UNSUBSCRIBE that a SUBACK or UNSUBACK
