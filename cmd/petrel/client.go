@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/session"
@@ -66,11 +69,43 @@ func connect(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Cli
 		log.Debug("petrel: connecting", "broker", addr)
 	}
 	present, err := c.Connect(ctx)
+	for attempt := 1; err != nil && f.retryFirst(err) && attempt < firstAttempts; attempt++ {
+		// The link was cut during the handshake: a flapping link, which
+		// the client rides out once connected. mosquitto_pub connects
+		// again too.
+		log.Debug("petrel: connecting again", "error", err)
+		t := time.NewTimer(cmp.Or(f.reconnectMin, session.DefaultReconnectMinDelay) << (attempt - 1))
+		select {
+		case <-t.C:
+			present, err = c.Connect(ctx)
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	if err != nil {
 		return failure(ctx, f, exitConnect, f.explain(err))
 	}
 	log.Debug("petrel: connected", "session_present", present)
 	return nil
+}
+
+// firstAttempts is how many times connect tries a connection cut during
+// the handshake (see retryFirst).
+const firstAttempts = 5
+
+// retryFirst reports whether err, the failure of the first Connect, is
+// worth another attempt: reconnection is on, and the server was reached
+// but the connection ended before CONNACK (an EOF or a reset, as a
+// flapping link gives). A refusal, an address that does not answer, a
+// timeout and a TLS failure are reported at once.
+func (f *connFlags) retryFirst(err error) bool {
+	if f.noReconnect || errors.Is(err, session.ErrConnectionRefused) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if _, ok := errors.AsType[*transport.DialError](err); ok {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // tlsOn reports whether the flags ask for TLS.
