@@ -298,6 +298,7 @@ func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
 		return nil, usageErr("-certfile, -keyfile: %v", err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: tlsCipherSuites}
+	var caPEM []byte // cafile and capath, which complete the served chain
 	if f.caFile != "" {
 		pem, err := os.ReadFile(f.caFile)
 		if err != nil {
@@ -307,6 +308,7 @@ func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, usageErr("-cafile %s: no PEM certificate in it", f.caFile)
 		}
+		caPEM = pem
 		tc.ClientCAs = pool
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 		if f.requireCert {
@@ -314,10 +316,13 @@ func (f *brokerFlags) tlsConfig() (*tls.Config, error) {
 		}
 	}
 	if f.mosq != nil {
-		if err := f.mosq.applyTLS(tc); err != nil {
+		pems, err := f.mosq.applyTLS(tc)
+		if err != nil {
 			return nil, err
 		}
+		caPEM = append(caPEM, pems...)
 	}
+	completeChain(&tc.Certificates[0], caPEM)
 	return tc, nil
 }
 

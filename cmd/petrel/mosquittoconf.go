@@ -665,28 +665,29 @@ func (x *mosquittoConf) apply(cfg *broker.Config, log *slog.Logger) {
 }
 
 // applyTLS sets the TLS settings of the file: the lowest version and the
-// CAs of capath.
-func (x *mosquittoConf) applyTLS(tc *tls.Config) error {
+// CAs of capath, whose PEM it returns.
+func (x *mosquittoConf) applyTLS(tc *tls.Config) ([]byte, error) {
 	if x.tlsMin != 0 {
 		tc.MinVersion = x.tlsMin
 	}
 	if x.caPath == "" {
-		return nil
+		return nil, nil
 	}
 	names, err := filepath.Glob(filepath.Join(x.caPath, "*"))
 	if err != nil {
-		return usageErr("capath: %v", err)
+		return nil, usageErr("capath: %v", err)
 	}
 	if tc.ClientCAs == nil {
 		tc.ClientCAs = x509.NewCertPool()
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
+	var pems []byte
 	for _, n := range names {
-		if b, err := os.ReadFile(n); err == nil {
-			tc.ClientCAs.AppendCertsFromPEM(b)
+		if b, err := os.ReadFile(n); err == nil && tc.ClientCAs.AppendCertsFromPEM(b) {
+			pems = append(append(pems, b...), '\n')
 		}
 	}
-	return nil
+	return pems, nil
 }
 
 // logHandler makes the broker's log handler: the outputs of log_dest, the

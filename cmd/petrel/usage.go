@@ -168,7 +168,9 @@ Listeners (each may be repeated; with none, -listen 127.0.0.1:1883):
   -listen-wss addr  MQTT over WebSocket over TLS
 
 TLS:
-  -certfile file    the server's certificate chain (PEM)
+  -certfile file    the server's certificate chain (PEM); a leaf alone is
+                    sent with its issuers from -cafile (and capath), the
+                    root left out
   -keyfile file     the server's private key (PEM, not encrypted)
   -cafile file      the CA certificates that sign client certificates (PEM);
                     a client certificate, if given, must verify against them
