@@ -439,6 +439,9 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 		fmt.Fprintf(e.stdout, "metrics on http://%s/metrics\n", ml.Addr())
 	}
 	log.Info("broker started", "listeners", len(ls), "persistence", f.persistenceDir)
+	rctx, stopReclaim := context.WithCancel(ctx)
+	defer stopReclaim()
+	go reclaimMemory(rctx, srv, log)
 
 	var runErr error
 	select {
