@@ -250,10 +250,13 @@ Monitoring:
                     JSON object per line)
 
 Other:
-  -c file           read flags from file, one "key value" per line, the key a
-                    flag's name without its dash ("listen 127.0.0.1:1883",
-                    "max-queued 5000", "require-certificate"); '#' starts a
-                    comment line; flags on the command line win
+  -c file           read a Mosquitto 2 configuration file (mosquitto.conf,
+                    its include_dir, password and ACL files as they are;
+                    see docs/migrating-from-mosquitto.md), or flags, one
+                    "key value" per line, the key a flag's name without
+                    its dash ("listen 127.0.0.1:1883", "max-queued 5000",
+                    "require-certificate"); '#' starts a comment line;
+                    flags on the command line win
   -v                log at debug level: connections, subscriptions
 
 Exit codes:
