@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: the Mosquitto broker and
 # its clients (mosquitto, mosquitto_passwd, mosquitto_pub), Python's
-# paho-mqtt, and Prometheus's promtool (package prometheus), which checks
-# petrel broker's /metrics. Uses apt-get (Debian, Ubuntu), as root or through sudo.
-# Installs nothing when everything is there.
+# paho-mqtt, Prometheus's promtool (package prometheus), which checks
+# petrel broker's /metrics, and RabbitMQ (rabbitmq-server, with Erlang and
+# the MQTT plugin), whose three-node cluster internal/rabbitmqtest runs.
+# Uses apt-get (Debian, Ubuntu), as root or through sudo. Installs nothing
+# when everything is there.
 set -euo pipefail
 
 missing=()
@@ -29,9 +31,14 @@ fi
 if ! command -v promtool >/dev/null; then
 	missing+=(prometheus)
 fi
+# The tests run the script that Debian's /usr/sbin/rabbitmq-server wraps
+# (see internal/rabbitmqtest).
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ! command -v rabbitmq-server >/dev/null; then
+	missing+=(rabbitmq-server)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: mosquitto, mosquitto-clients, python3-paho-mqtt and prometheus (promtool) are installed"
+	echo "deps: mosquitto, mosquitto-clients, python3-paho-mqtt, prometheus (promtool) and rabbitmq-server are installed"
 	exit 0
 fi
 

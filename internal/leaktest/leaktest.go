@@ -32,8 +32,18 @@ func Check(t testing.TB) {
 // still running DefaultWait later; it prints their stacks. Use it from
 // TestMain as os.Exit(leaktest.Run(m)), for packages whose tests cannot all
 // call Check.
-func Run(m *testing.M) int {
-	code := m.Run()
+func Run(m *testing.M) int { return Finish(m.Run()) }
+
+// Finish is the end of Run: given code, the exit code of a package's
+// tests, it returns code, or 1 if code is 0 but goroutines other than the
+// runtime's and the testing package's are still running DefaultWait later;
+// it prints their stacks. Call m.Run and Finish apart when what the tests
+// shared must be stopped in between:
+//
+//	code := m.Run()
+//	rabbitmqtest.StopShared()
+//	os.Exit(leaktest.Finish(code))
+func Finish(code int) int {
 	if code != 0 {
 		return code
 	}
