@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -107,7 +108,8 @@ func New(cfg Config) (*Client, error) {
 }
 
 // address builds the transport address from addr (Config.Address or one
-// of Reconnect.Addresses), Port and Option; a key turns TLS on.
+// of Reconnect.Addresses), Port and Option; a key turns TLS on. A port in
+// addr (host:port, [IPv6]:port) wins over Port.
 func address(cfg *Config, addr string, useKey bool) (string, error) {
 	if u, err := transport.ParseAddress(addr); err == nil && u.Scheme != "" && hasScheme(addr) {
 		if cfg.Port != 0 || cfg.Option != Plain {
@@ -115,7 +117,13 @@ func address(cfg *Config, addr string, useKey bool) (string, error) {
 		}
 		return u.String(), nil
 	}
-	a, err := transport.Address(addr, cfg.Port, cfg.Option == TLS || useKey)
+	host, port := addr, cfg.Port
+	if h, p, err := net.SplitHostPort(addr); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			host, port = h, n
+		}
+	}
+	a, err := transport.Address(host, port, cfg.Option == TLS || useKey)
 	if err != nil {
 		return "", &ConfigError{Field: "Address", Reason: "is not a host name or IP address", Err: err}
 	}

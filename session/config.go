@@ -58,10 +58,11 @@ type Will struct {
 // clean session (PersistentSession false) and the documented defaults. New validates it once, before any network I/O, and
 // keeps a copy: changing a Config after New has no effect on the Client.
 type Config struct {
-	// Address is the broker's IP address or host name. It may also be a URL
-	// whose scheme chooses the transport: mqtt:// or tcp://, mqtts://,
-	// ssl:// or tls://, ws:// or wss:// (see transport.ParseAddress); then
-	// Port and Option must be left zero.
+	// Address is the broker's IP address or host name, with or without a
+	// port (host:port, [IPv6]:port: a port given here wins over Port). It
+	// may also be a URL whose scheme chooses the transport: mqtt:// or
+	// tcp://, mqtts://, ssl:// or tls://, ws:// or wss:// (see
+	// transport.ParseAddress); then Port and Option must be left zero.
 	Address string
 	// Port is the broker's TCP port; zero means 1883, or 8883 with TLS.
 	Port int
