@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/petrel-mqtt/petrel/broker"
+	"github.com/petrel-mqtt/petrel/packet"
 )
 
 // A configuration file (-c) is read by one parser with one table: each
@@ -37,6 +38,8 @@ type mosquittoConf struct {
 	caPath      string
 	allowAnon   *bool
 
+	persistence    *bool  // persistence: Mosquitto's default is false
+	persistDir     string // persistence_location
 	maxPayload     int
 	maxKeepAlive   int
 	refuseEmptyID  bool
@@ -156,14 +159,12 @@ var directives = map[string]directive{
 	"persistent_client_expiration": {fail: "persistent sessions do not expire in Petrel; remove the line, and clean up with CleanSession=1"},
 	"persistence": {set: func(r *confReader, a []string) error {
 		v, err := parseBool(a)
-		if err == nil && !v {
-			return r.setFlag("persistence-dir", "")
-		}
+		r.x.persistence = &v
 		return err
 	}},
 	"persistence_location": {set: func(r *confReader, a []string) error {
-		r.x.warnings = append(r.x.warnings, "persistence_location: Petrel keeps its own files there and does not read mosquitto.db")
-		return r.setFlag("persistence-dir", strings.Join(a, " "))
+		r.x.persistDir = strings.Join(a, " ")
+		return nil
 	}},
 	"autosave_interval": {set: func(r *confReader, a []string) error {
 		var n int
@@ -615,8 +616,20 @@ func (r *confReader) finish(name string) error {
 			return usageErr("-c %s: listener %s: %v", name, l.port, err)
 		}
 	}
+	if err := r.finishPersistence(name); err != nil {
+		return err
+	}
 	if !x.mosquitto {
 		return nil
+	}
+	// A message_size_limit above the largest packet raises it, as
+	// Mosquitto's packets are limited by max_packet_size only if it is set:
+	// room for the payload, the longest topic, a packet identifier and
+	// the fixed header.
+	if x.maxPayload > 0 && !r.f.set["max-packet-size"] {
+		if n := min(x.maxPayload+5+2+65535+2, 268435455+5); n > packet.DefaultMaxPacketSize {
+			r.setFlag("max-packet-size", strconv.Itoa(n))
+		}
 	}
 	// Mosquitto 2's defaults where they differ from petrel broker's.
 	if !x.sysIntervalSet {
@@ -636,6 +649,30 @@ func (r *confReader) finish(name string) error {
 		}
 	} else if !anon {
 		x.denyAnonymous()
+	}
+	return nil
+}
+
+// finishPersistence applies persistence and persistence_location, in
+// either order, as Mosquitto does: the location is used only with
+// persistence true (Mosquitto's default is false), and persistence true
+// with no location, where Mosquitto writes mosquitto.db in its working
+// directory, is an error rather than state silently kept in memory only.
+func (r *confReader) finishPersistence(name string) error {
+	x := r.x
+	switch {
+	case x.persistence == nil || !*x.persistence:
+		if x.persistence != nil || x.persistDir != "" {
+			r.setFlag("persistence-dir", "")
+		}
+		if x.persistDir != "" {
+			x.warnings = append(x.warnings, "persistence_location: ignored, as persistence is not true")
+		}
+	case x.persistDir != "":
+		x.warnings = append(x.warnings, "persistence_location: Petrel keeps its own files there and does not read mosquitto.db")
+		return r.setFlag("persistence-dir", x.persistDir)
+	case r.f.persistenceDir == "":
+		return usageErr("-c %s: persistence true without persistence_location: Mosquitto would write mosquitto.db in its working directory; give Petrel a directory of its own (persistence_location or -persistence-dir)", name)
 	}
 	return nil
 }

@@ -81,6 +81,10 @@ func TestMosquittoConf(t *testing.T) {
 		{"queue_qos0_messages false", "queue_qos0_messages false\n", func(f *brokerFlags) bool { return true }},
 		{"message_size_limit", "message_size_limit 100\n", func(f *brokerFlags) bool { return cfgOf(f).MaxPayloadSize == 100 }},
 		{"max_packet_size", "max_packet_size 2000\n", func(f *brokerFlags) bool { return f.maxPacketSize == 2000 }},
+		{"message_size_limit below the largest packet", "message_size_limit 900000\n", func(f *brokerFlags) bool { return f.maxPacketSize == 0 }},
+		{"message_size_limit above the largest packet", "message_size_limit 5000000\n", func(f *brokerFlags) bool { return f.maxPacketSize == 5000000+5+2+65535+2 }},
+		{"message_size_limit, max_packet_size", "max_packet_size 2000000\nmessage_size_limit 5000000\n", func(f *brokerFlags) bool { return f.maxPacketSize == 2000000 }},
+		{"message_size_limit at MQTT's largest", "message_size_limit 268435455\n", func(f *brokerFlags) bool { return f.maxPacketSize == 268435455+5 }},
 		{"max_keepalive", "max_keepalive 60\n", func(f *brokerFlags) bool { return cfgOf(f).MaxKeepAlive == 60 }},
 		{"allow_zero_length_clientid", "allow_zero_length_clientid false\n", func(f *brokerFlags) bool { return cfgOf(f).RefuseEmptyClientID }},
 		{"auto_id_prefix", "auto_id_prefix dev-\n", func(f *brokerFlags) bool { return cfgOf(f).GeneratedClientIDPrefix == "dev-" }},
@@ -89,6 +93,12 @@ func TestMosquittoConf(t *testing.T) {
 			return f.persistenceDir == dir && f.persistInterval == 30*time.Second
 		}},
 		{"persistence false", "persistence false\n", func(f *brokerFlags) bool { return f.persistenceDir == "" }},
+		{"persistence_location first", "persistence_location " + dir + "\npersistence true\n", func(f *brokerFlags) bool { return f.persistenceDir == dir }},
+		{"persistence_location, persistence false", "persistence_location " + dir + "\npersistence false\n", func(f *brokerFlags) bool { return f.persistenceDir == "" }},
+		{"persistence_location alone: Mosquitto's persistence false", "persistence_location " + dir + "\n", func(f *brokerFlags) bool {
+			return f.persistenceDir == "" && strings.Contains(strings.Join(f.mosq.warnings, "\n"), "persistence_location: ignored")
+		}},
+		{"persistence true, Petrel's persistence-dir", "persistence true\npersistence-dir " + dir + "\n", func(f *brokerFlags) bool { return f.persistenceDir == dir }},
 		{"retain_available true", "retain_available true\n", func(f *brokerFlags) bool { return true }},
 		{"check_retain_source false", "check_retain_source false\n", func(f *brokerFlags) bool { return true }},
 		{"upgrade_outgoing_qos false", "upgrade_outgoing_qos false\n", func(f *brokerFlags) bool { return true }},
@@ -146,6 +156,7 @@ func TestMosquittoConf(t *testing.T) {
 		{"check_retain_source true\n", "line 1: check_retain_source: true"},
 		{"upgrade_outgoing_qos true\n", "line 1: upgrade_outgoing_qos: true"},
 		{"mount_point tenant/\n", "line 1: mount_point: not supported"},
+		{"persistence true\n", "persistence true without persistence_location"},
 		{"log_dest topic\n", "line 1: log_dest: topic is not supported"},
 		{"log_type chatty\n", "line 1: log_type"},
 		{"plugin /usr/lib/x.so\n", "line 1: plugin: not supported"},
