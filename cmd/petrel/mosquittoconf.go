@@ -220,6 +220,10 @@ var directives = map[string]directive{
 	"auth_plugin":              {fail: "plugins are not supported: Petrel's broker package takes an Authenticator and an Authorizer in Go"},
 	"password_file_hash":       {fail: "not implemented"},
 	"include_file":             {fail: "not implemented: use include_dir"},
+	"dhparamfile":              {warn: "ignored: Petrel's TLS key exchange is ECDHE only, which takes no DH parameters"},
+	"tls_engine":               {fail: "TLS engines (hardware keys) are not supported: give keyfile a PEM key"},
+	"tls_engine_kpass_sha1":    {fail: "TLS engines (hardware keys) are not supported: give keyfile a PEM key"},
+	"tls_keyform":              {fail: "TLS engines (hardware keys) are not supported: give keyfile a PEM key"},
 
 	// Bridges.
 	"connection": {fail: bridgeDirective}, "address": {fail: bridgeDirective}, "addresses": {fail: bridgeDirective},
@@ -277,6 +281,12 @@ func (r *confReader) read(name string, depth int) error {
 			continue
 		}
 		d, ok := directives[key]
+		switch {
+		case !ok && strings.HasPrefix(key, "plugin_opt_"):
+			d, ok = directives["plugin"], true
+		case !ok && (strings.HasPrefix(key, "bridge_") || strings.HasPrefix(key, "local_") || strings.HasPrefix(key, "notification")):
+			d, ok = directives["connection"], true
+		}
 		switch {
 		case ok && d.fail != "":
 			return fail(errors.New("not supported by Petrel: " + d.fail))

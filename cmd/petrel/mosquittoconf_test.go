@@ -113,7 +113,7 @@ func TestMosquittoConf(t *testing.T) {
 		{"connection_messages", "connection_messages false\n", func(f *brokerFlags) bool { return f.mosq.quietConns }},
 		{"user", "user mosquitto\n", func(f *brokerFlags) bool { return strings.Contains(f.mosq.warnings[0], "does not drop privileges") }},
 		{"pid_file", "pid_file /run/petrel.pid\n", func(f *brokerFlags) bool { return f.mosq.pidFile == "/run/petrel.pid" }},
-		{"internals are warnings", "autosave_on_changes false\nset_tcp_nodelay true\n", func(f *brokerFlags) bool { return len(f.mosq.warnings) == 2 }},
+		{"internals are warnings", "autosave_on_changes false\nset_tcp_nodelay true\ndhparamfile dh.pem\n", func(f *brokerFlags) bool { return len(f.mosq.warnings) == 3 }},
 		{"comments and blank lines", "# a comment\n\n   \nlistener 1884\n", func(f *brokerFlags) bool { return len(f.listen) == 1 }},
 		{"Petrel's own form", "listen 127.0.0.1:0\nmax-inflight 9\nmax_queued 3\nallow-anonymous\npassword-file " + pw + "\n", func(f *brokerFlags) bool {
 			return f.maxInflight == 9 && f.maxQueued == 3 && f.allowAnonymous && f.sysInterval == 0
@@ -160,6 +160,11 @@ func TestMosquittoConf(t *testing.T) {
 		{"log_dest topic\n", "line 1: log_dest: topic is not supported"},
 		{"log_type chatty\n", "line 1: log_type"},
 		{"plugin /usr/lib/x.so\n", "line 1: plugin: not supported"},
+		{"plugin_opt_db /var/lib/x\n", "line 1: plugin_opt_db: not supported by Petrel: plugins"},
+		{"bridge_alpn x\n", "line 1: bridge_alpn: not supported by Petrel: bridges"},
+		{"local_username u\n", "line 1: local_username: not supported by Petrel: bridges"},
+		{"notification_topic t\n", "line 1: notification_topic: not supported by Petrel: bridges"},
+		{"tls_engine pkcs11\n", "line 1: tls_engine: not supported by Petrel: TLS engines"},
 		{"per_listener_settings true\nlistener 1\npassword_file a\nlistener 2\npassword_file b\n", `line 5: password_file: "b" after "a"`},
 		{"listener 1\ncertfile a\nlistener 2\ncertfile b\n", `line 4: certfile: "b" after "a"`},
 		{"c other.conf\n", "line 1: c: a configuration file cannot name another"},
