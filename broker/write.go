@@ -35,8 +35,9 @@ const (
 	// vectorThreshold is the payload size from which a PUBLISH payload is
 	// written from the message rather than copied.
 	vectorThreshold = 16 << 10
-	// inlineWriteTimeout bounds a write made by a reader (see below); what
-	// it leaves is written by a writer goroutine.
+	// inlineWriteTimeout bounds a write made by a reader (see below) on a
+	// connection whose descriptor it cannot write without waiting (TLS,
+	// WebSocket); what it leaves is written by a writer goroutine.
 	inlineWriteTimeout = 2 * time.Millisecond
 )
 
@@ -191,7 +192,7 @@ func (c *conn) writeInline() {
 	}
 	w := new(write)
 	if w.fill(c) {
-		if !w.send(c, inlineWriteTimeout) {
+		if !w.sendNow(c) {
 			if !w.failed {
 				go c.writeLoop(w) // the rest, within the full WriteTimeout
 			}
@@ -320,13 +321,46 @@ func (w *write) send(c *conn, timeout time.Duration) bool {
 		c.wmu.Unlock()
 		return false
 	}
+	w.sent()
+	return true
+}
+
+// sendNow writes the batch without waiting for the client: what the
+// socket does not take at once is left in w for a writer goroutine, and it
+// reports false. A connection without descriptor access is written with
+// inlineWriteTimeout instead: a deadline per write costs timer work, so
+// plain TCP avoids it.
+func (w *write) sendNow(c *conn) bool {
+	if c.raw == nil {
+		return w.send(c, inlineWriteTimeout)
+	}
+	n, err := writeNow(c.raw, &w.bufs)
+	c.srv.stats.bytesSent.Add(uint64(n))
+	if err != nil {
+		w.failed = true
+		w.free()
+		c.close(err)
+		c.wmu.Lock()
+		c.writing = false
+		c.writers.Done()
+		c.wmu.Unlock()
+		return false
+	}
+	if len(w.bufs) > 0 {
+		return false
+	}
+	w.sent()
+	return true
+}
+
+// sent marks the batch's flights sent and gives its buffers back.
+func (w *write) sent() {
 	for i, f := range w.flights {
 		f.sent.Store(true)
 		w.flights[i] = nil
 	}
 	w.flights = w.flights[:0]
 	w.free()
-	return true
 }
 
 // free gives the write's buffers back.
