@@ -199,3 +199,32 @@ func TestWrongAcknowledgement(t *testing.T) {
 	c.send(&packet.Pubcomp{PacketID: m.PacketID})
 	c.expectNothing()
 }
+
+// TestFlowStallWithWindowFull: a subscriber that reads nothing and whose
+// window is full makes no progress, though its writer keeps being woken
+// (by QoS 0 messages queued behind): it is disconnected after
+// StallTimeout.
+func TestFlowStallWithWindowFull(t *testing.T) {
+	s, addr := startServer(t, Config{MaxQueued: 20, MaxInflight: 2, StallTimeout: 300 * time.Millisecond})
+	stuck := connectID(t, addr, "stuck", true)
+	stuck.subscribe(1, "t", packet.QoS1, packet.GrantedQoS1)
+	stuck.subscribe(2, "tick", packet.QoS0, packet.GrantedQoS0)
+	ticker := connectID(t, addr, "ticker", true)
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // wakes the stuck client's writer now and then
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+				ticker.send(&packet.Publish{Topic: []byte("tick"), Payload: []byte("x")})
+			}
+		}
+	}()
+	p := connectID(t, addr, "pub", true)
+	for i := range 40 {
+		p.publish("t", fmt.Sprint(i), packet.QoS1, false, uint16(i+1))
+	}
+	eventually(t, "the stuck client disconnected", func() bool { return s.Stats().Stalled == 1 })
+}

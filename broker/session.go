@@ -212,6 +212,7 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 	}
 	st := s.store()
 	var freed int64
+	before := len(out)
 	for ; n > 0 && s.queue.len() > 0; n-- {
 		d := s.queue.front()
 		p := outPacket{t: packet.TypePublish, d: d}
@@ -237,7 +238,9 @@ func (s *session) take(c *conn, n int, out []outPacket) []outPacket {
 	}
 	s.bytes -= freed
 	s.srv.release(freed)
-	s.progressedLocked()
+	if len(out) > before {
+		s.progressedLocked() // a take that found the window full is no progress
+	}
 	return out
 }
 
