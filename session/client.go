@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +63,7 @@ type Client struct {
 	queuedB  int                   // their bytes
 	refused  refusals              // the message the server keeps closing the connection after
 	maxAcked int                   // the largest PUBLISH acknowledged, in bytes
+	conns    atomic.Uint64         // connections made, to number them (conn.id)
 
 	stats stats // counters, read by Stats
 }
@@ -210,7 +212,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (*conn, bool, error
 		return nil, false, err
 	}
 	nc = c.stats.count(nc)
-	r, ack, err := c.handshake(ctx, nc, plain(addr))
+	r, fb, ack, err := c.handshake(ctx, nc, plain(addr))
 	if err != nil {
 		nc.Close()
 		return nil, false, err
@@ -220,7 +222,7 @@ func (c *Client) connectTo(ctx context.Context, addr string) (*conn, bool, error
 		return nil, false, &ConnectError{Code: ack.ReturnCode}
 	}
 	c.log.Info("mqtt: connected", "client_id", c.cfg.ClientID, "session_present", ack.SessionPresent)
-	cn := c.start(nc, r, ack.SessionPresent)
+	cn := c.start(nc, r, fb, ack.SessionPresent)
 	return cn, ack.SessionPresent, nil
 }
 
@@ -251,13 +253,21 @@ func plain(addr string) bool {
 
 // firstBytes is a net.Conn that keeps the first bytes read from it: a
 // server that answers CONNECT with TLS bytes is a TLS port.
+//
+// It is the reader's source for the life of the connection: once cn is
+// set, each read, which may wait for the network, first hands the
+// messages decoded so far to the dispatcher (see conn.flushDeliveries).
 type firstBytes struct {
 	net.Conn
-	b [2]byte
-	n int
+	b  [2]byte
+	n  int
+	cn *conn
 }
 
 func (f *firstBytes) Read(p []byte) (int, error) {
+	if f.cn != nil && len(f.cn.pending) > 0 {
+		f.cn.flushDeliveries()
+	}
 	n, err := f.Conn.Read(p)
 	f.n += copy(f.b[f.n:], p[:n])
 	return n, err
@@ -275,7 +285,7 @@ const errTLSPort = "use TLS (Option TLS / --cafile) or the plain port 1883"
 // handshake sends CONNECT on nc and reads the CONNACK, within ctx. If
 // plain, nc is plain MQTT over TCP, and a server that closes it on
 // CONNECT may be a TLS port.
-func (c *Client) handshake(ctx context.Context, nc net.Conn, plain bool) (*packet.Reader, *packet.Connack, error) {
+func (c *Client) handshake(ctx context.Context, nc net.Conn, plain bool) (*packet.Reader, *firstBytes, *packet.Connack, error) {
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
 	defer stop()
 	if d, ok := ctx.Deadline(); ok {
@@ -284,33 +294,33 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, plain bool) (*packe
 
 	b, err := c.connectPacket().AppendBinary(nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mqtt: CONNECT: %w", err)
+		return nil, nil, nil, fmt.Errorf("mqtt: CONNECT: %w", err)
 	}
 	if _, err := nc.Write(b); err != nil {
-		return nil, nil, c.handshakeErr(ctx, "sending CONNECT", err)
+		return nil, nil, nil, c.handshakeErr(ctx, "sending CONNECT", err)
 	}
 	fb := &firstBytes{Conn: nc}
 	r := packet.NewReader(fb, c.cfg.MaxPacketSize)
 	p, err := r.ReadPacket()
 	switch {
 	case fb.tls():
-		return nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: the server answered with TLS: %s: %w", errTLSPort, ErrProtocolViolation)
+		return nil, nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: the server answered with TLS: %s: %w", errTLSPort, ErrProtocolViolation)
 	case err == nil:
 	case plain && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
-		return nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: %w (the server closed the connection without answering CONNECT: if this is a TLS port, %s)", err, errTLSPort)
+		return nil, nil, nil, fmt.Errorf("mqtt: waiting for CONNACK: %w (the server closed the connection without answering CONNECT: if this is a TLS port, %s)", err, errTLSPort)
 	default:
-		return nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", err)
+		return nil, nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", err)
 	}
 	ack, ok := p.(*packet.Connack)
 	if !ok {
-		return nil, nil, fmt.Errorf("mqtt: the server sent %v instead of CONNACK [MQTT-3.2.0-1]: %w", p.Type(), ErrProtocolViolation)
+		return nil, nil, nil, fmt.Errorf("mqtt: the server sent %v instead of CONNACK [MQTT-3.2.0-1]: %w", p.Type(), ErrProtocolViolation)
 	}
 	if !stop() {
-		return nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", ctx.Err())
+		return nil, nil, nil, c.handshakeErr(ctx, "waiting for CONNACK", ctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
 	a := *ack
-	return r, &a, nil
+	return r, fb, &a, nil
 }
 
 // handshakeErr describes a failed step of the handshake. The connection's

@@ -23,6 +23,7 @@ type conn struct {
 	c  *Client
 	nc net.Conn
 	r  *packet.Reader
+	id uint64 // its number among the Client's connections, from 1
 
 	done      chan struct{} // closed by close
 	closeOnce sync.Once
@@ -42,6 +43,10 @@ type conn struct {
 	pingResps atomic.Uint64 // PINGRESPs read
 
 	deliveries    chan delivery // to the dispatcher, bounded by Config.MessageQueue
+	pending       []delivery    // the reader's: decoded, not yet handed to the dispatcher
+	msgs          []Message     // the reader's: a chunk of Messages being filled (see newMessage)
+	payloads      []byte        // the reader's: a chunk of payloads being filled
+	topic         string        // the reader's: the topic of the latest message, reused while it repeats
 	readerBlocked atomic.Bool   // the reader waits for room in deliveries
 	unblocked     atomic.Int64  // UnixNano when the reader last stopped waiting so, or 0
 	pingSent      atomic.Int64  // UnixNano of the unanswered PINGREQ, or 0
@@ -103,7 +108,7 @@ type delivery struct {
 
 func (c *Client) newConn(nc net.Conn, r *packet.Reader) *conn {
 	return &conn{
-		c: c, nc: nc, r: r,
+		c: c, nc: nc, r: r, id: c.conns.Add(1),
 		done:       make(chan struct{}),
 		exited:     make(chan struct{}),
 		readDone:   make(chan struct{}),
@@ -419,6 +424,7 @@ func (cn *conn) readLoop() {
 		p, err := cn.r.ReadPacket()
 		cn.noteIn()
 		if err != nil {
+			cn.flushDeliveries() // what came whole before the end
 			switch {
 			case cn.cause() != nil: // closed on purpose; keep the first error
 			case err == io.EOF:
@@ -435,11 +441,81 @@ func (cn *conn) readLoop() {
 			cn.progress.Store(true)
 		}
 		if err := cn.c.handle(cn, p); err != nil {
+			cn.flushDeliveries()
 			cn.c.log.Warn("mqtt: closing the connection", "error", err)
 			cn.close(err)
 			return
 		}
+		if len(cn.pending) > 0 && cn.r.Buffered() == 0 {
+			cn.flushDeliveries()
+		}
 	}
+}
+
+// maxBatch is the most messages the reader holds before handing them to
+// the dispatcher.
+const maxBatch = 64
+
+// queueDelivery queues d for the dispatcher. The reader hands its messages
+// over in batches: when no whole packet more is buffered (before a read
+// from the network, which may wait: see firstBytes), or maxBatch are
+// waiting. So a stream of messages wakes the dispatcher once a batch, not
+// once a message, while a lone message goes at once.
+func (cn *conn) queueDelivery(d delivery) {
+	cn.pending = append(cn.pending, d)
+	if len(cn.pending) >= maxBatch {
+		cn.flushDeliveries()
+	}
+}
+
+// flushDeliveries hands the reader's pending messages to the dispatcher.
+func (cn *conn) flushDeliveries() {
+	for i := range cn.pending {
+		cn.deliver(cn.pending[i])
+		cn.pending[i] = delivery{}
+	}
+	cn.pending = cn.pending[:0]
+}
+
+// Messages are made in chunks, so that a stream of them costs an
+// allocation every msgChunk messages, and one every payloadChunk bytes of
+// payloads, instead of three a message. A handler that keeps a message
+// keeps its chunks alive; they start small on each connection and double
+// while messages come, so that what a few messages kept hold besides is
+// small, and a stream's, at most a few KiB.
+const (
+	msgChunk         = 64
+	payloadChunk     = 16 << 10
+	firstMsgChunk    = 4
+	firstPayloadSize = 256
+)
+
+// newMessage returns the Message of p, its payload copied out of the
+// reader's buffer.
+func (cn *conn) newMessage(p *packet.Publish) *Message {
+	if len(cn.msgs) == cap(cn.msgs) {
+		cn.msgs = make([]Message, 0, min(max(2*cap(cn.msgs), firstMsgChunk), msgChunk))
+	}
+	cn.msgs = cn.msgs[:len(cn.msgs)+1]
+	m := &cn.msgs[len(cn.msgs)-1]
+	if string(p.Topic) != cn.topic {
+		cn.topic = string(p.Topic)
+	}
+	var payload []byte
+	switch n := len(p.Payload); {
+	case n == 0:
+	case n > payloadChunk/8:
+		payload = append([]byte(nil), p.Payload...)
+	default:
+		if len(cn.payloads)+n > cap(cn.payloads) {
+			cn.payloads = make([]byte, 0, max(min(2*cap(cn.payloads), payloadChunk), firstPayloadSize, n))
+		}
+		i := len(cn.payloads)
+		cn.payloads = append(cn.payloads, p.Payload...)
+		payload = cn.payloads[i : i+n : i+n] // its own capacity: an append copies
+	}
+	*m = Message{Topic: cn.topic, Payload: payload, QoS: p.QoS, Retain: p.Retain, Duplicate: p.Dup}
+	return m
 }
 
 // deliver queues d for the dispatcher. When the queue is full the reader

@@ -7,7 +7,9 @@ import "github.com/petrel-mqtt/petrel/packet"
 //
 // The client makes a Message of its own for each PUBLISH it receives,
 // copying Payload out of the network buffer before dispatch, so a handler
-// may keep m and its Payload after it returns. When the message matches
+// may keep m and its Payload after it returns. Messages received close
+// together share their memory, taken in chunks of a few KiB (no
+// allocation a message): keeping one keeps its chunk. When the message matches
 // several subscriptions, each matching handler receives the same Message:
 // handlers must not modify it.
 type Message struct {

@@ -402,7 +402,8 @@ func (c *Client) register(ctx context.Context, queue bool, add func(id uint16)) 
 }
 
 // receive handles a PUBLISH from the server (section 4.3): the message is
-// copied out of the reader's buffer and queued for the handlers, which
+// copied out of the reader's buffer (see conn.newMessage) and queued for
+// the handlers, in batches (see conn.queueDelivery), which
 // acknowledge it once they have returned. A QoS 2 message whose identifier
 // is still awaiting PUBREL is a re-delivery, never handed over twice
 // [MQTT-4.3.3-2].
@@ -425,7 +426,7 @@ func (c *Client) receive(cn *conn, p *packet.Publish) error {
 		}
 		switch in.st {
 		case inboundHandled:
-			in.cn, in.mark = cn, c.released.n
+			in.conn, in.mark = cn.id, c.released.n
 			c.inbound[p.PacketID] = in
 			cn.enqueue(ackOut(packet.TypePubrec, p.PacketID))
 			c.mu.Unlock()
@@ -437,14 +438,8 @@ func (c *Client) receive(cn *conn, p *packet.Publish) error {
 		c.inbound[p.PacketID] = received{st: inboundPending, sig: sig}
 		c.mu.Unlock()
 	}
-	d.msg = &Message{
-		Topic:     string(p.Topic),
-		Payload:   append([]byte(nil), p.Payload...),
-		QoS:       p.QoS,
-		Retain:    p.Retain,
-		Duplicate: p.Dup,
-	}
-	cn.deliver(d)
+	d.msg = cn.newMessage(p)
+	cn.queueDelivery(d)
 	return nil
 }
 
@@ -469,7 +464,7 @@ func (c *Client) dispatch(cn *conn, d delivery) {
 	case packet.TypePubrec:
 		c.mu.Lock()
 		in := c.inbound[d.id]
-		in.st, in.cn, in.mark = inboundHandled, cn, c.released.n
+		in.st, in.conn, in.mark = inboundHandled, cn.id, c.released.n
 		c.inbound[d.id] = in
 		c.mu.Unlock()
 		c.storeInbound(d.id)

@@ -38,11 +38,13 @@ type releasedSet struct {
 	n     uint64        // PUBCOMPs numbered so far
 }
 
-// released is a message released, its PUBCOMP the k-th handed over, to cn.
+// released is a message released, its PUBCOMP the k-th handed over, to
+// the connection numbered conn (conn.id: a number, so that the set keeps
+// no ended connection alive).
 type released struct {
-	sig uint64
-	cn  *conn
-	k   uint64
+	sig  uint64
+	conn uint64
+	k    uint64
 }
 
 type releasedRef struct {
@@ -82,7 +84,7 @@ func (s *releasedSet) add(cn *conn, id uint16, in received) {
 	if s.m == nil {
 		s.m = make(map[uint16]released)
 	}
-	r.cn, r.k = cn, s.n
+	r.conn, r.k = cn.id, s.n
 	s.m[id] = r
 	if len(s.queue) == maxReleasedQueue {
 		s.queue = s.queue[1:]
@@ -97,7 +99,7 @@ func (s *releasedSet) confirm(cn *conn, mark uint64) {
 	i := 0
 	for ; i < len(s.queue) && s.queue[i].k < mark; i++ {
 		ref := s.queue[i]
-		if r, ok := s.m[ref.id]; ok && r.k == ref.k && r.cn == cn {
+		if r, ok := s.m[ref.id]; ok && r.k == ref.k && r.conn == cn.id {
 			delete(s.m, ref.id)
 		}
 	}

@@ -52,7 +52,9 @@ type inboundState uint8
 type received struct {
 	st  inboundState
 	sig uint64 // its topic and payload hashed, with PersistentSession (see releasedSet)
-	cn  *conn  // the connection its PUBREC was last handed to, if it was
+	// conn numbers the connection its PUBREC was last handed to (conn.id),
+	// if it was.
+	conn uint64
 	// mark is Client.released.n when that PUBREC was handed over: the
 	// PUBREL answering it says that the server has read every PUBCOMP
 	// numbered below mark that was handed to cn.
@@ -145,8 +147,9 @@ func putBuf(b []byte) {
 // start makes cn the live connection: it re-sends the session's
 // unacknowledged flows and sends the messages queued while reconnecting,
 // in their original order, then starts the goroutines.
-func (c *Client) start(nc net.Conn, r *packet.Reader, sessionPresent bool) *conn {
+func (c *Client) start(nc net.Conn, r *packet.Reader, src *firstBytes, sessionPresent bool) *conn {
 	cn := c.newConn(nc, r)
+	src.cn = cn
 	if !c.cfg.PersistentSession || !sessionPresent {
 		// The server holds no QoS 2 message of ours awaiting PUBREL.
 		c.forgetInbound()
@@ -384,7 +387,7 @@ func (c *Client) pubrel(cn *conn, id uint16) {
 		c.mu.Lock()
 	}
 	if c.cfg.PersistentSession {
-		if in.st == inboundHandled && in.cn == cn {
+		if in.st == inboundHandled && in.conn == cn.id {
 			c.released.confirm(cn, in.mark)
 		}
 		c.released.add(cn, id, in)
