@@ -21,7 +21,10 @@
 //
 // The broker is -h and -p, or a URL with -L:
 // mqtt://[user[:password]@]host[:port][/topic], mqtts://, ws:// or wss://,
-// whose path is the topic. TLS comes on with --tls (the system's roots),
+// whose path is the topic. -h may list the nodes of a cluster,
+// host[:port],host[:port],... (-p for those without a port): the client
+// connects to the first that accepts, and on each reconnection tries the
+// next. TLS comes on with --tls (the system's roots),
 // --cafile (only that CA), --cert and --key (a client certificate, whose
 // key may be encrypted: its password comes from --key-password, the
 // environment variable PETREL_KEY_PASSWORD, or a prompt without echo when

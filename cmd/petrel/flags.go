@@ -19,6 +19,7 @@ import (
 // client is, and how it connects. config turns them into a session.Config.
 type connFlags struct {
 	host, url, wsPath string
+	moreHosts         []string // the hosts of -h after the first, for session.Reconnect
 	port              int
 	clientID          string
 	user, password    string
@@ -201,11 +202,7 @@ func (f *connFlags) address(cfg *session.Config) error {
 		return usageErr("--ws-path needs a ws:// or wss:// URL in -L")
 	}
 	if f.url == "" {
-		if hasScheme(f.host) {
-			return usageErr("-h %q: give a host name or IP address, or the URL with -L", f.host)
-		}
-		cfg.Address, cfg.Port = f.host, f.port
-		return nil
+		return f.hosts(cfg)
 	}
 	for _, name := range []string{"h", "p"} {
 		if f.set[name] {

@@ -50,9 +50,12 @@ func (f *connFlags) reconnect(cfg *session.Config) error {
 		if f.set["reconnect-delay"] {
 			return usageErr("--reconnect-delay and --no-reconnect: give one or the other")
 		}
+		if len(f.moreHosts) > 0 {
+			return usageErr("-h %s and --no-reconnect: the other hosts are tried only by a client that reconnects", f.host)
+		}
 		return nil
 	}
-	r := &session.Reconnect{MinDelay: f.reconnectMin, MaxDelay: f.reconnectMax}
+	r := &session.Reconnect{MinDelay: f.reconnectMin, MaxDelay: f.reconnectMax, Addresses: f.moreHosts}
 	if r.MaxDelay == 0 && r.MinDelay > session.DefaultReconnectMaxDelay {
 		r.MaxDelay = r.MinDelay
 	}

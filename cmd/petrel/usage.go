@@ -73,7 +73,9 @@ Subscription:
 
 const connectionFlags = `
 Broker:
-  -h host           the broker's host name or IP address (default localhost)
+  -h host           the broker's host name or IP address (default localhost);
+                    or the nodes of a cluster, host[:port],host[:port],...,
+                    tried in turn on connecting and on each reconnection
   -p port           the broker's port (default 1883, or 8883 with TLS)
   -L url            the broker as a URL, instead of -h and -p:
                     mqtt://[user[:password]@]host[:port][/topic]; also
