@@ -1,0 +1,225 @@
+package topictree
+
+import "strings"
+
+// Tree is a trie of topic filter levels whose nodes may hold a leaf of
+// type L, the caller's state for the filter that ends there.
+//
+// The zero value is an empty tree. A Tree must not be copied after first
+// use.
+type Tree[L any] struct {
+	root node[L]
+}
+
+// node is one filter level. leaf, if set, belongs to the filter that ends
+// at this level; the filters that go on are below children (one per
+// literal level), plus (a '+' level) and hash (a last '#' level, which has
+// no children).
+type node[L any] struct {
+	children map[string]*node[L]
+	plus     *node[L]
+	hash     *node[L]
+	leaf     L
+	set      bool // leaf was made by Leaf and not pruned
+}
+
+// cutLevel splits the first level off s; last reports that s held no '/'.
+func cutLevel(s string) (level, rest string, last bool) {
+	i := strings.IndexByte(s, '/')
+	if i < 0 {
+		return s, "", true
+	}
+	return s[:i], s[i+1:], false
+}
+
+// Leaf returns the leaf of filter, making it, with the zero value of L, and
+// the nodes that lead to it if need be. The pointer stays valid until
+// [Tree.Prune] removes the leaf.
+func (t *Tree[L]) Leaf(filter string) *L {
+	n := &t.root
+	for rest, last := filter, false; !last; {
+		var level string
+		level, rest, last = cutLevel(rest)
+		n = n.child(level, last, true)
+	}
+	n.set = true
+	return &n.leaf
+}
+
+// Find returns the leaf of filter, or nil if it has none.
+func (t *Tree[L]) Find(filter string) *L {
+	n := &t.root
+	for rest, last := filter, false; !last; {
+		var level string
+		level, rest, last = cutLevel(rest)
+		if n = n.child(level, last, false); n == nil {
+			return nil
+		}
+	}
+	if !n.set {
+		return nil
+	}
+	return &n.leaf
+}
+
+// Prune removes the leaf of filter if empty reports it empty, and then the
+// nodes that lead to it and hold neither a leaf nor other filters. The
+// caller prunes a filter after emptying its leaf.
+func (t *Tree[L]) Prune(filter string, empty func(L) bool) {
+	t.root.prune(filter, empty)
+}
+
+// Empty reports whether t holds no leaves and no nodes.
+func (t *Tree[L]) Empty() bool {
+	return t.root.bare()
+}
+
+// Match calls fn with the leaf of every filter that matches topic, once
+// each, in no particular order. fn must not change t. Match does not
+// allocate, and fn does not escape.
+func (t *Tree[L]) Match(topic string, fn func(L)) {
+	if !strings.HasPrefix(topic, "$") {
+		t.root.match(topic, false, fn)
+		return
+	}
+	// Filters starting with a wildcard do not match $-topics
+	// [MQTT-4.7.2-1]: only the root's literal children are walked.
+	level, rest, last := cutLevel(topic)
+	if c := t.root.children[level]; c != nil {
+		c.match(rest, last, fn)
+	}
+}
+
+// Walk calls fn with every leaf of t, in no particular order. fn must not
+// change t.
+func (t *Tree[L]) Walk(fn func(L)) {
+	t.root.walk(fn)
+}
+
+// child returns n's child for a filter level, creating it if create is
+// set, or nil. '#' is a wildcard only as the last level [MQTT-4.7.1-2].
+func (n *node[L]) child(level string, last, create bool) *node[L] {
+	switch {
+	case level == "#" && last:
+		if n.hash == nil && create {
+			n.hash = new(node[L])
+		}
+		return n.hash
+	case level == "+":
+		if n.plus == nil && create {
+			n.plus = new(node[L])
+		}
+		return n.plus
+	}
+	c := n.children[level]
+	if c == nil && create {
+		if n.children == nil {
+			n.children = make(map[string]*node[L])
+		}
+		c = new(node[L])
+		n.children[level] = c
+	}
+	return c
+}
+
+// dropChild removes n's child for a filter level.
+func (n *node[L]) dropChild(level string, last bool) {
+	switch {
+	case level == "#" && last:
+		n.hash = nil
+	case level == "+":
+		n.plus = nil
+	default:
+		delete(n.children, level)
+		if len(n.children) == 0 {
+			n.children = nil
+		}
+	}
+}
+
+// bare reports whether n holds no leaf and no children.
+func (n *node[L]) bare() bool {
+	return !n.set && len(n.children) == 0 && n.plus == nil && n.hash == nil
+}
+
+// prune removes the leaf that filter, the levels left to walk below n,
+// leads to if empty says so, and the children of n this leaves bare.
+func (n *node[L]) prune(filter string, empty func(L) bool) {
+	level, rest, last := cutLevel(filter)
+	c := n.child(level, last, false)
+	if c == nil {
+		return
+	}
+	if !last {
+		c.prune(rest, empty)
+	} else if c.set && empty(c.leaf) {
+		var zero L
+		c.leaf, c.set = zero, false
+	}
+	if c.bare() {
+		n.dropChild(level, last)
+	}
+}
+
+// match calls fn with the leaves at or below n that match rest, the topic
+// levels left after n's; end reports that none are left. A last '#'
+// matches its parent level too: "a/#" matches "a" (section 4.7.1.2). '+'
+// matches one level, even an empty one (section 4.7.1.3). Levels are
+// compared byte for byte [MQTT-4.7.3-4].
+func (n *node[L]) match(rest string, end bool, fn func(L)) {
+	if h := n.hash; h != nil && h.set {
+		fn(h.leaf)
+	}
+	if end {
+		if n.set {
+			fn(n.leaf)
+		}
+		return
+	}
+	level, rest, last := cutLevel(rest)
+	if c := n.children[level]; c != nil {
+		c.match(rest, last, fn)
+	}
+	if n.plus != nil {
+		n.plus.match(rest, last, fn)
+	}
+}
+
+// walk calls fn with the leaves at and below n.
+func (n *node[L]) walk(fn func(L)) {
+	if n.set {
+		fn(n.leaf)
+	}
+	for _, c := range n.children {
+		c.walk(fn)
+	}
+	for _, c := range [...]*node[L]{n.plus, n.hash} {
+		if c != nil {
+			c.walk(fn)
+		}
+	}
+}
+
+// Matches reports whether filter matches topic by the rules of section
+// 4.7, the $-rule [MQTT-4.7.2-1] included: the rule of [Tree.Match] for
+// one filter, without a tree.
+func Matches(filter, topic string) bool {
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	for {
+		f, frest, flast := cutLevel(filter)
+		if f == "#" && flast {
+			return true
+		}
+		t, trest, tlast := cutLevel(topic)
+		if f != "+" && f != t {
+			return false
+		}
+		if flast || tlast {
+			// "a/#" matches "a": the filter goes on with a last '#'.
+			return flast && tlast || tlast && frest == "#"
+		}
+		filter, topic = frest, trest
+	}
+}
