@@ -2,8 +2,10 @@ package broker
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -71,78 +73,64 @@ func TestDollarTopics(t *testing.T) {
 	}
 }
 
-func TestMatchTopic(t *testing.T) {
-	tests := []struct {
-		filter, topic string
-		want          bool
-	}{
-		{"#", "a", true},
-		{"#", "a/b", true},
-		{"#", "/", true},
-		{"#", "$SYS/a", false},
-		{"+/a", "$SYS/a", false},
-		{"$SYS/#", "$SYS/a", true},
-		{"$SYS/#", "$SYS", true},
-		{"a/#", "a", true},
-		{"a/#", "a/b/c", true},
-		{"a/#", "ab", false},
-		{"a/+", "a", false},
-		{"a/+", "a/", true},
-		{"a/+", "a/b", true},
-		{"a/+", "a/b/c", false},
-		{"+", "a", true},
-		{"+", "a/b", false},
-		{"+", "/a", false},
-		{"+/+", "/a", true},
-		{"/+", "/a", true},
-		{"a/b", "a/b", true},
-		{"a/b", "A/b", false},
-		{"a/b", "a/b/", false},
-		{"a/+/c", "a//c", true},
-		{"sport/tennis/player1/#", "sport/tennis/player1", true},
-		{"sport/tennis/player1/#", "sport/tennis/player1/ranking", true},
-		{"sport/+", "sport", false},
-	}
-	for _, tt := range tests {
-		if got := matchTopic(tt.filter, tt.topic); got != tt.want {
-			t.Errorf("matchTopic(%q, %q) = %v, want %v", tt.filter, tt.topic, got, tt.want)
-		}
-	}
-}
+// matchTopic reports whether filter matches topic by the rules of section
+// 4.7, which internal/topictree tests; the broker's tests check their
+// subscriptions and ACLs against it.
+func matchTopic(filter, topic string) bool { return topictree.Matches(filter, topic) }
 
-// TestIndexAgreesWithMatchTopic checks the trie against matchTopic on
-// every pair of a set of filters and topics.
-func TestIndexAgreesWithMatchTopic(t *testing.T) {
-	filters := []string{"#", "+", "+/+", "a", "a/#", "a/+", "a/b", "a/+/c", "+/b/#", "/+", "/#",
-		"$SYS/#", "$SYS/+", "+/#", "a/b/c/#", "a//c", "a/+/+"}
-	topics := []string{"a", "a/b", "a/b/c", "a//c", "/", "/a", "$SYS", "$SYS/x", "b", "a/b/c/d", "x/b"}
+// TestIndexAddRemove checks the index's own bookkeeping: a session's
+// subscription to a filter is one entry, replaced by an identical filter
+// [MQTT-3.8.4-3], removed by exactly its filter [MQTT-3.10.4-1], and the
+// table holds nothing once all are removed. Which filters match which
+// topics is internal/topictree's.
+func TestIndexAddRemove(t *testing.T) {
 	var x index
-	sessions := make(map[*session]string)
-	for _, f := range filters {
-		s := &session{id: f}
-		sessions[s] = f
-		x.add(f, s, 1)
-	}
-	for _, topic := range topics {
-		got := map[string]bool{}
-		for _, tg := range x.match(topic, nil) {
-			got[sessions[tg.s]] = true
-		}
-		for _, f := range filters {
-			if want := matchTopic(f, topic); got[f] != want {
-				t.Errorf("index: %q matches %q = %v, want %v", f, topic, got[f], want)
-			}
-		}
-	}
-	for _, f := range filters {
-		for s, sf := range sessions {
-			if sf == f && !x.remove(f, s) {
-				t.Errorf("remove(%q) = false", f)
-			}
+	a, b := &session{id: "a"}, &session{id: "b"}
+	for _, tc := range []struct {
+		filter   string
+		s        *session
+		qos      packet.QoS
+		replaced bool
+	}{
+		{"a/+", a, 1, false},
+		{"a/+", b, 0, false},
+		{"a/#", a, 0, false},
+		{"a/+", a, 2, true},
+		{"#", b, 1, false},
+	} {
+		if got := x.add(tc.filter, tc.s, tc.qos); got != tc.replaced {
+			t.Errorf("add(%q, %s) = %v, want %v", tc.filter, tc.s.id, got, tc.replaced)
 		}
 	}
-	if x.count != 0 || !x.root.empty() {
-		t.Errorf("index not empty after removing all: count %d", x.count)
+	if x.len() != 4 {
+		t.Errorf("len() = %d, want 4", x.len())
+	}
+	got := map[string]packet.QoS{}
+	for _, tg := range x.match("a/b", nil) {
+		got[tg.s.id] = tg.qos
+	}
+	if want := map[string]packet.QoS{"a": 2, "b": 1}; !maps.Equal(got, want) {
+		t.Errorf("match(a/b) = %v, want %v", got, want)
+	}
+	for _, tc := range []struct {
+		filter string
+		s      *session
+		found  bool
+	}{
+		{"a/+", a, true},
+		{"a/+", a, false},
+		{"a/b", b, false},
+		{"a/#", b, false},
+		{"a/+", b, true},
+		{"#", b, true},
+		{"a/#", a, true},
+	} {
+		if got := x.remove(tc.filter, tc.s); got != tc.found {
+			t.Errorf("remove(%q, %s) = %v, want %v", tc.filter, tc.s.id, got, tc.found)
+		}
+	}
+	if x.len() != 0 || !x.tree.Empty() {
+		t.Errorf("index not empty after removing all: len() = %d", x.len())
 	}
 }
 
@@ -199,5 +187,75 @@ func TestCovers(t *testing.T) {
 		if got := covers(tt.acl, tt.sub); got != tt.want {
 			t.Errorf("covers(%q, %q) = %v, want %v", tt.acl, tt.sub, got, tt.want)
 		}
+	}
+}
+
+// indexCases are tables of subscriptions of the shapes a broker sees, with
+// a topic to match and the number of targets it has.
+var indexCases = []struct {
+	name    string
+	filters func(i int) []string // the filters of session i
+	n       int                  // sessions
+	topic   string
+	want    int // targets
+}{
+	// 1,000 sessions on their own rooms, 10 of them on every room too:
+	// a few matches out of a large table.
+	{"few", func(i int) []string {
+		fs := []string{fmt.Sprintf("home/room%d/temperature", i), fmt.Sprintf("home/room%d/+", i)}
+		if i%100 == 0 {
+			fs = append(fs, "home/+/temperature")
+		}
+		return fs
+	}, 1000, "home/room7/temperature", 11},
+	// 8 sessions matching through two filters each: merged in place.
+	{"fanout8", func(int) []string { return []string{"t/#", "t/a/+"} }, 8, "t/a/x", 8},
+	// 50 sessions matching through two filters each: merged with a map.
+	{"fanout50", func(int) []string { return []string{"t/#", "t/+/x"} }, 50, "t/a/x", 50},
+}
+
+// newBenchIndex returns an index of n sessions, session i subscribed to
+// filters(i).
+func newBenchIndex(n int, filters func(int) []string) *index {
+	x := new(index)
+	for i := range n {
+		s := &session{id: fmt.Sprint(i)}
+		for _, f := range filters(i) {
+			x.add(f, s, packet.QoS(i%3))
+		}
+	}
+	return x
+}
+
+// TestIndexMatchAllocs checks that match allocates nothing when its
+// targets fit the caller's slice and need no map to merge.
+func TestIndexMatchAllocs(t *testing.T) {
+	for _, tc := range indexCases[:2] {
+		x := newBenchIndex(tc.n, tc.filters)
+		var buf [16]target
+		allocs := testing.AllocsPerRun(100, func() {
+			if ts := x.match(tc.topic, buf[:0]); len(ts) != tc.want {
+				t.Fatalf("%s: %d targets, want %d", tc.name, len(ts), tc.want)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: match: %v allocs, want 0", tc.name, allocs)
+		}
+	}
+}
+
+func BenchmarkIndexMatch(b *testing.B) {
+	for _, tc := range indexCases {
+		b.Run(tc.name, func(b *testing.B) {
+			x := newBenchIndex(tc.n, tc.filters)
+			ts := make([]target, 0, 128)
+			b.ReportAllocs()
+			for b.Loop() {
+				ts = x.match(tc.topic, ts[:0])
+			}
+			if len(ts) != tc.want {
+				b.Fatalf("%d targets, want %d", len(ts), tc.want)
+			}
+		})
 	}
 }
