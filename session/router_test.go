@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 )
 
 // filterHandler is a Handler that stands for the filter it was added with,
@@ -117,8 +119,8 @@ func TestRouterRemove(t *testing.T) {
 			t.Errorf("after remove(%q), a/b (-want +got):\n%s", tc.remove, diff)
 		}
 	}
-	if r.len() != 0 || !r.root.empty() {
-		t.Errorf("emptied router: len() = %d, root %+v; want 0 and no nodes", r.len(), r.root)
+	if r.len() != 0 || !r.tree.Empty() {
+		t.Errorf("emptied router: len() = %d, tree %+v; want 0 and no nodes", r.len(), r.tree)
 	}
 }
 
@@ -140,16 +142,42 @@ func TestRouterFilters(t *testing.T) {
 	}
 }
 
-// TestRouterMalformed checks that filters the caller should have refused
-// are kept as literal levels rather than breaking the table.
+// TestRouterShared checks that a shared subscription
+// "$share/<group>/<filter>" matches the topics <filter> matches and no
+// others, its own full string included, beside <filter> itself and the
+// other groups. Which topics <filter> matches is internal/topictree's.
+func TestRouterShared(t *testing.T) {
+	filters := []string{"sport/+", "sport/#", "#", "+/#", "$SYS/#", "a//b", "a/+/b", "/"}
+	topics := []string{"sport", "sport/tennis", "$SYS/x", "$share/g/sport/tennis", "a//b", "a/x/b", "/"}
+	var all []string
+	for _, f := range filters {
+		all = append(all, f, "$share/g/"+f, "$share/h/"+f)
+	}
+	r := newRouter(all...)
+	for _, topic := range topics {
+		var want []string
+		for _, f := range filters {
+			if topictree.Matches(f, topic) {
+				want = append(want, f, "$share/g/"+f, "$share/h/"+f)
+			}
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, matched(r, topic)); diff != "" {
+			t.Errorf("topic %q (-want +got):\n%s", topic, diff)
+		}
+	}
+}
+
+// TestRouterMalformed checks that shared subscriptions the caller should
+// have refused are kept as the literal filters they are rather than
+// breaking the table.
 func TestRouterMalformed(t *testing.T) {
-	r := newRouter("a/#/b", "$share/g", "sport+", "")
+	r := newRouter("$share/g", "$share//a", "$share/g+/a")
 	for topic, want := range map[string][]string{
-		"a/#/b":    {"a/#/b"},
-		"a/x/b":    nil,
-		"$share/g": {"$share/g"},
-		"sport+":   {"sport+"},
-		"":         {""},
+		"$share/g":    {"$share/g"},
+		"$share//a":   {"$share//a"},
+		"$share/g+/a": {"$share/g+/a"},
+		"a":           nil,
 	} {
 		if got := matched(r, topic); !slices.Equal(got, want) {
 			t.Errorf("topic %q: matched %q, want %q", topic, got, want)
