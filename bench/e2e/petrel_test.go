@@ -13,12 +13,19 @@ import (
 	"github.com/petrel-mqtt/petrel/session"
 )
 
-// runPetrel drives Petrel. Publish blocks until the PUBLISH is written
-// (QoS 0), acknowledged (QoS 1) or complete (QoS 2), so the publisher is
-// window goroutines calling Publish, and Config.MaxInflight is window too.
-// The subscriber counts in its Handler.
-func runPetrel(ctx context.Context, b *broker, c benchCase, profileDir string) (result, error) {
-	res := result{peer: "petrel", qos: c.qos, n: c.n, rep: c.rep}
+// runPetrel drives Petrel, as peer says:
+//
+//   - petrel: the goroutine pipeline. Publish blocks until the PUBLISH is
+//     written (QoS 0), acknowledged (QoS 1) or complete (QoS 2), so the
+//     publisher is window goroutines calling Publish: the order is lost.
+//   - petrel-ordered: the ordered pipeline, one goroutine calling
+//     PublishAsync, window messages in flight in order; it waits for the
+//     last Ack, and checks every one as it goes.
+//   - petrel-serial: one goroutine calling Publish, one message in flight.
+//
+// Config.MaxInflight is window. The subscriber counts in its Handler.
+func runPetrel(ctx context.Context, b *broker, c benchCase, peer, profileDir string) (result, error) {
+	res := result{peer: peer, qos: c.qos, n: c.n, rep: c.rep}
 	var pubIO, subIO ioCounts
 	cfg := func(role string, io *ioCounts) session.Config {
 		cfg := session.Config{
@@ -73,8 +80,42 @@ func runPetrel(ctx context.Context, b *broker, c benchCase, profileDir string) (
 	pubIO.reset()
 	subIO.reset()
 	broker0 := b.cpu()
-	m := startInProcess(profileDir, fmt.Sprintf("petrel-qos%d-run%d", c.qos, c.rep+1))
-	for range c.window {
+	m := startInProcess(profileDir, fmt.Sprintf("%s-qos%d-run%d", peer, c.qos, c.rep+1))
+	workers := c.window
+	switch peer {
+	case "petrel-serial":
+		workers = 1
+	case "petrel-ordered":
+		workers = 0
+		wg.Go(func() {
+			labelAs("publisher")
+			acks := make([]*session.Ack, c.window) // a ring: the oldest is done before its place is needed
+			for i := range c.n {
+				if a := acks[i%len(acks)]; a != nil {
+					if err := a.Wait(pubCtx); err != nil {
+						errOnce.Do(func() { firstErr = err; cancel() })
+						return
+					}
+				}
+				a, err := pub.PublishAsync(pubCtx, msg)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				acks[i%len(acks)] = a
+			}
+			for _, a := range acks {
+				if a == nil {
+					continue
+				}
+				if err := a.Wait(pubCtx); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	for range workers {
 		wg.Go(func() {
 			labelAs("publisher")
 			for next.Add(1) <= int64(c.n) {
