@@ -15,6 +15,7 @@ import (
 
 	"github.com/petrel-mqtt/petrel/internal/leaktest"
 	"github.com/petrel-mqtt/petrel/internal/mosquittotest"
+	"github.com/petrel-mqtt/petrel/internal/rabbitmqtest"
 )
 
 // binDir holds the petrel binary built for the exec tests; TestMain
@@ -22,7 +23,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	code := leaktest.Run(m)
+	code := m.Run()
+	rabbitmqtest.StopShared()
+	code = leaktest.Finish(code)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
