@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// TestKillAndRestart kills node 1: nodes 2 and 3 still accept MQTT
+// TestClusterKillAndRestart kills node 1: nodes 2 and 3 still accept MQTT
 // connections (the Raft group of client ids keeps its majority) and route
 // messages to each other; node 1, restarted, is back in the cluster.
-func TestKillAndRestart(t *testing.T) {
+func TestClusterKillAndRestart(t *testing.T) {
 	c := Shared(t)
 	t.Logf("cluster started in %v", c.Startup().Round(100*time.Millisecond))
 	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
@@ -45,8 +45,8 @@ func TestKillAndRestart(t *testing.T) {
 	}
 }
 
-// TestStop stops node 2 cleanly, and Shared restarts it for the next user.
-func TestStop(t *testing.T) {
+// TestClusterStop stops node 2 cleanly, and Shared restarts it for the next user.
+func TestClusterStop(t *testing.T) {
 	c := Shared(t)
 	n2 := c.Node(2)
 	n2.Stop()
