@@ -82,3 +82,55 @@ func TestBackoffResetsOnProgress(t *testing.T) {
 	}
 	disconnect(t, c, b)
 }
+
+// delays is a slog.Handler that passes on the delay of each "mqtt:
+// reconnecting" record.
+type delays chan time.Duration
+
+func (d delays) Enabled(context.Context, slog.Level) bool { return true }
+func (d delays) WithAttrs([]slog.Attr) slog.Handler       { return d }
+func (d delays) WithGroup(string) slog.Handler            { return d }
+func (d delays) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "mqtt: reconnecting" {
+		r.Attrs(func(at slog.Attr) bool {
+			if at.Key == "delay" {
+				d <- at.Value.Duration()
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// TestBackoffAcceptedCapped: connections accepted but cut before any
+// progress (a link cut faster than the first acknowledgement comes back)
+// grow the delay, but the attempt after each waits at most a second: the
+// broker is up. Attempts refused before CONNACK grow it past that.
+func TestBackoffAcceptedCapped(t *testing.T) {
+	leaktest.Check(t)
+	cfg := reconnectConfig(0)
+	cfg.Reconnect.MinDelay, cfg.Reconnect.MaxDelay, cfg.Reconnect.StableAfter = 100*time.Millisecond, time.Hour, time.Hour
+	got := make(delays, 16)
+	cfg.Logger = slog.New(got)
+	c, b := connected(t, cfg)
+	for i := range 5 { // delays up to 100ms<<4 = 1.6s, jittered by half
+		b.Close()
+		d := wait(t, (<-chan time.Duration)(got))
+		if d > time.Second {
+			t.Fatalf("after accepted connection %d: delay %v, want at most 1s", i+1, d)
+		}
+		b.ExpectType(packet.TypeConnect)
+		if i < 4 {
+			b.SendPacket(&packet.Connack{SessionPresent: true})
+			continue
+		}
+		b.SendPacket(&packet.Connack{ReturnCode: packet.RefusedServerUnavailable})
+		b.ExpectClosed()
+		if d := wait(t, (<-chan time.Duration)(got)); d < 1600*time.Millisecond {
+			t.Fatalf("after a refusal: delay %v, want it grown past 1.6s", d)
+		}
+	}
+	if err := c.Disconnect(context.Background()); err != nil {
+		t.Errorf("Disconnect: %v", err)
+	}
+}

@@ -35,7 +35,10 @@ var ErrQueueFull = errors.New("mqtt: offline queue full")
 // not reconnect in step. A connection that made progress (an
 // acknowledgement or a message came on it) or stayed up for StableAfter
 // was a success: the delay starts again from MinDelay, so that a link that
-// drops often but carries traffic in between keeps up with it. Each attempt tries the next address: Config.Address,
+// drops often but carries traffic in between keeps up with it. After a
+// connection accepted but lost before any progress the delay grows too,
+// but the first attempt waits at most a second (or MinDelay, if longer):
+// the broker was up. Each attempt tries the next address: Config.Address,
 // then Addresses, in turn.
 //
 // A CONNACK that refuses the client for its configuration (unacceptable
@@ -153,6 +156,12 @@ func (r *Reconnect) delay(n int, rnd *rand.Rand) time.Duration {
 	return d - time.Duration(rnd.Int64N(int64(d/2)+1))
 }
 
+// acceptedMaxDelay bounds the delay after a connection that was accepted
+// but lost before any progress: the broker is up, and on a link cut more
+// often than a round trip under load, a delay grown to MaxDelay would stall
+// the client for good. libmosquitto waits a second so.
+const acceptedMaxDelay = time.Second
+
 // permanent reports whether err, a failed attempt to connect, is a refusal
 // for the client's configuration, which no retry would change.
 func permanent(err error) bool {
@@ -234,8 +243,13 @@ func (c *Client) supervise(s *supervisor, cn *conn) {
 		if cn.progress.Load() || time.Since(up) >= r.StableAfter {
 			attempt = 0
 		}
+		accepted := true // cn was: the broker is up, the link may be flapping
 		for {
 			d := r.delay(attempt, s.rnd)
+			if accepted {
+				d = min(d, max(r.MinDelay, acceptedMaxDelay))
+				accepted = false
+			}
 			attempt++
 			c.log.Info("mqtt: reconnecting", "client_id", c.cfg.ClientID, "attempt", attempt, "delay", d)
 			t := time.NewTimer(d)
