@@ -202,3 +202,25 @@ func TestRefusalsQoS2(t *testing.T) {
 	}
 	disconnect(t, c, b)
 }
+
+// TestRefusalSmallMessage: a message of minRefusalSize bytes or less is
+// never given up as refused, even cut right after on three connections in
+// a row before anything was acknowledged (the first line of a run on a
+// flapping link): no broker limits packets that small.
+func TestRefusalSmallMessage(t *testing.T) {
+	leaktest.Check(t)
+	c, b := connected(t, reconnectConfig(5*time.Millisecond))
+	done := publishAsync(c, Message{Topic: "m", Payload: make([]byte, minRefusalSize-8), QoS: packet.QoS1})
+	for range refusalLimit {
+		b.ExpectType(packet.TypePublish)
+		b.Close()
+		b.ExpectType(packet.TypeConnect)
+		b.SendPacket(&packet.Connack{SessionPresent: true})
+	}
+	p := b.ExpectType(packet.TypePublish).(*packet.Publish)
+	b.SendPacket(&packet.Puback{PacketID: p.PacketID})
+	if err := wait(t, done); err != nil {
+		t.Fatalf("Publish = %v, want nil", err)
+	}
+	disconnect(t, c, b)
+}

@@ -423,6 +423,13 @@ func (c *Client) ack(id uint16, kind packet.Type, codes []packet.SubackCode) err
 	return nil
 }
 
+// minRefusalSize is the size up to which a PUBLISH is never taken for
+// refused (see refusal): brokers' packet size limits are far above it,
+// and on a link cut every few hundred milliseconds, before the first
+// acknowledgement came back under load, the first small message of a run
+// would otherwise be given up.
+const minRefusalSize = 256
+
 // refusalLimit is how many times in a row the server may close the
 // connection right after the same message before the client gives the
 // message up as refused (see Client.refusal).
@@ -461,7 +468,7 @@ func (c *Client) refusal(cn *conn, cause error) (*flow, error) {
 	// The server's size limit is the same on every connection: a message
 	// no larger than one it acknowledged is not over it, and a connection
 	// lost right after it is a cut like any other.
-	if oldest == nil || cn.packetsIn.Load() != oldest.inMark || len(oldest.buf) <= c.maxAcked {
+	if oldest == nil || cn.packetsIn.Load() != oldest.inMark || len(oldest.buf) <= max(c.maxAcked, minRefusalSize) {
 		return nil, nil
 	}
 	topic, payload := publishParts(oldest.buf)
