@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -283,4 +284,27 @@ func TestRabbitMQFailoverCommand(t *testing.T) {
 		"%d lines printed by petrel sub, %d duplicates; pub's stderr: %q",
 		failoverMessages, rate, sent.Round(time.Millisecond), received.Round(time.Millisecond),
 		time.Duration(killed.Load()).Round(time.Millisecond), total, dups, pub.stderr.String())
+}
+
+// TestRabbitMQQoS2: RabbitMQ 3.10 answers a QoS 2 PUBLISH with PUBACK (it
+// downgrades QoS 2 to 1); the client fails the publish at once, naming the
+// mismatch, rather than wait for a PUBREC that never comes.
+func TestRabbitMQQoS2(t *testing.T) {
+	c := rabbitmqtest.Shared(t)
+	cl, err := session.New(session.Config{Address: c.Node(2).Addr(), ClientID: fmt.Sprintf("petrel-qos2-%d", os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cl.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Disconnect(context.Background())
+	began := time.Now()
+	err = cl.Publish(ctx, session.Message{Topic: "petrel/qos2", Payload: []byte("x"), QoS: packet.QoS2})
+	if !errors.Is(err, session.ErrProtocolViolation) || !strings.Contains(err.Error(), "PUBACK") {
+		t.Fatalf("QoS 2 Publish to RabbitMQ: %v; want an error matching ErrProtocolViolation naming PUBACK", err)
+	}
+	t.Logf("failed in %v: %v", time.Since(began).Round(time.Millisecond), err)
 }
