@@ -36,12 +36,13 @@ type conn struct {
 	ip       string
 	admitted bool
 
-	sess       *session
-	ident      Identity
-	will       *message // published unless the client sends DISCONNECT
-	keepAlive  time.Duration
-	mqtt31     bool // the client speaks MQTT 3.1 (protocol "MQIsdp")
-	disconnect bool // the client sent DISCONNECT: discard the will
+	sess        *session
+	ident       Identity
+	will        *message // published unless the client sends DISCONNECT
+	keepAlive   time.Duration
+	deadlineSet time.Time // when the reader last moved the read deadline
+	mqtt31      bool      // the client speaks MQTT 3.1 (protocol "MQIsdp")
+	disconnect  bool      // the client sent DISCONNECT: discard the will
 
 	done      chan struct{} // closed by close
 	closeOnce sync.Once
@@ -145,23 +146,29 @@ func (c *conn) open() *packet.Reader {
 // up.
 func (c *conn) run(r *packet.Reader) {
 	defer c.finish()
-	var set time.Time // when the read deadline was last set
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	for {
-		// [MQTT-3.1.2-24]: closed when nothing came for 1.5 times the
-		// keep alive. Moving the deadline is timer work, so it moves
-		// when it has fallen behind by 1/64 of the keep alive, not at
-		// every packet: a client is closed after 1.48 to 1.5 times.
-		if now := time.Now(); c.keepAlive > 0 && now.Sub(set) > c.keepAlive/64 {
-			c.nc.SetReadDeadline(now.Add(c.keepAlive * 3 / 2))
-			set = now
+		if c.keepAlive > 0 {
+			c.keepDeadline()
 		}
 		p, err := r.ReadPacket()
 		if !c.step(r, p, err) {
 			return
 		}
+	}
+}
+
+// keepDeadline keeps the read deadline at 1.5 times the keep alive from
+// the last packet [MQTT-3.1.2-24]. Moving it is timer work, so it moves
+// once it has fallen behind by 1/64 of the keep alive, not at every
+// packet: a silent client is closed after 1.48 to 1.5 times the keep
+// alive.
+func (c *conn) keepDeadline() {
+	if now := time.Now(); now.Sub(c.deadlineSet) > c.keepAlive/64 {
+		c.nc.SetReadDeadline(now.Add(c.keepAlive * 3 / 2))
+		c.deadlineSet = now
 	}
 }
 
