@@ -52,9 +52,12 @@ var ErrQueueFull = errors.New("mqtt: offline queue full")
 // unacknowledged QoS 1 and QoS 2 messages are sent again, with DUP set,
 // and PUBRELs for QoS 2 messages that had their PUBREC, in their original
 // order [MQTT-4.4.0-1]; a Publish waiting for its acknowledgement keeps
-// waiting. Without PersistentSession, a Publish whose message was sent on the
-// lost connection returns an error matching ErrConnectionLost, as the
-// server has forgotten it. When the server reports that it holds no
+// waiting. Without PersistentSession, the server forgets the session: a
+// QoS 1 message sent on the lost connection and not acknowledged is sent
+// again on the next one, in its place among the messages queued meanwhile,
+// so the order of PublishAsync holds (QoS 1 allows the duplicate); a
+// Publish of a QoS 2 message sent on the lost connection returns an error
+// matching ErrConnectionLost, as sending it again could deliver it twice. When the server reports that it holds no
 // session (Session Present 0), the client subscribes again to every
 // filter it holds.
 //

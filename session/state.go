@@ -209,7 +209,11 @@ func (c *Client) connLost(cn *conn, cause error) {
 		c.endFlow(f, err)
 	}
 	for id, f := range c.flows {
-		if !c.cfg.PersistentSession && (f.sent || !reconnecting) {
+		// Without PersistentSession the server forgets the flows sent on
+		// cn. A QoS 1 message is sent again on the next connection, in its
+		// place, so that the order holds (at least once allows it); a QoS 2
+		// message cannot be, without risking a second delivery, and fails.
+		if !c.cfg.PersistentSession && (!reconnecting || f.sent && f.qos == packet.QoS2) {
 			f.finish(err)
 			delete(c.flows, id)
 			c.ids.free(id)

@@ -47,12 +47,6 @@ func TestWindowWaitEndsWithReconnection(t *testing.T) {
 				err := wait(t, ch)
 				var ce *ConnectError
 				switch {
-				case name == "the first Publish" && !persistent:
-					// Sent on the lost connection of a clean session: the
-					// server has forgotten it.
-					if !errors.Is(err, ErrConnectionLost) {
-						t.Errorf("%s: %v, want ErrConnectionLost", name, err)
-					}
 				case !errors.As(err, &ce) || ce.Code != packet.RefusedNotAuthorized:
 					t.Errorf("%s: %v, want the refusal", name, err)
 				}
