@@ -62,17 +62,16 @@ func Start() (*Cluster, error) {
 	return nil, errors.Join(errs...)
 }
 
-func start(server, epmd string) (c *Cluster, err error) {
+func start(server, epmd string) (_ *Cluster, err error) {
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "rabbitmqtest-")
 	if err != nil {
 		return nil, err
 	}
-	c = &Cluster{dir: dir, server: server}
+	c := &Cluster{dir: dir, server: server}
 	defer func() {
 		if err != nil {
 			c.Close()
-			c = nil
 		}
 	}()
 	if err := c.writeFiles(); err != nil {
