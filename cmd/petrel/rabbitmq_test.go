@@ -26,7 +26,8 @@ import (
 // failoverMessages at failoverRate, and node 1 killed (SIGKILL) halfway.
 // Every message must arrive; duplicates are counted, as QoS 1 allows them.
 // The tests live here rather than in session/ so that one cluster serves
-// both the library's test and the command's.
+// both the library's test and the command's. They run in this file's
+// order: the last leaves node 1 down, for StopShared.
 const (
 	failoverMessages = 20000
 	failoverRate     = 2000 // messages a second
@@ -104,6 +105,29 @@ func pace(n, rate, at int, f func()) <-chan int {
 		}
 	}()
 	return seq
+}
+
+// TestRabbitMQQoS2: RabbitMQ 3.10 answers a QoS 2 PUBLISH with PUBACK (it
+// downgrades QoS 2 to 1); the client fails the publish at once, naming the
+// mismatch, rather than wait for a PUBREC that never comes.
+func TestRabbitMQQoS2(t *testing.T) {
+	c := rabbitmqtest.Shared(t)
+	cl, err := session.New(session.Config{Address: c.Node(2).Addr(), ClientID: fmt.Sprintf("petrel-qos2-%d", os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cl.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Disconnect(context.Background())
+	began := time.Now()
+	err = cl.Publish(ctx, session.Message{Topic: "petrel/qos2", Payload: []byte("x"), QoS: packet.QoS2})
+	if !errors.Is(err, session.ErrProtocolViolation) || !strings.Contains(err.Error(), "PUBACK") {
+		t.Fatalf("QoS 2 Publish to RabbitMQ: %v; want an error matching ErrProtocolViolation naming PUBACK", err)
+	}
+	t.Logf("failed in %v: %v", time.Since(began).Round(time.Millisecond), err)
 }
 
 // TestRabbitMQFailover: the library's client, given nodes 1 and 2, goes on
@@ -217,7 +241,7 @@ func TestRabbitMQFailoverCommand(t *testing.T) {
 	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
 	id := fmt.Sprintf("petrel-cli-failover-%d", os.Getpid())
 	topic := "petrel/cli-failover/" + id
-	const rate = 1000 // lines a second: pub -l has one message in flight
+	const rate = failoverRate
 
 	// The subscriber's session, made first (-E: exit once subscribed),
 	// keeps every message on node 3 until the subscriber is back.
@@ -284,27 +308,4 @@ func TestRabbitMQFailoverCommand(t *testing.T) {
 		"%d lines printed by petrel sub, %d duplicates; pub's stderr: %q",
 		failoverMessages, rate, sent.Round(time.Millisecond), received.Round(time.Millisecond),
 		time.Duration(killed.Load()).Round(time.Millisecond), total, dups, pub.stderr.String())
-}
-
-// TestRabbitMQQoS2: RabbitMQ 3.10 answers a QoS 2 PUBLISH with PUBACK (it
-// downgrades QoS 2 to 1); the client fails the publish at once, naming the
-// mismatch, rather than wait for a PUBREC that never comes.
-func TestRabbitMQQoS2(t *testing.T) {
-	c := rabbitmqtest.Shared(t)
-	cl, err := session.New(session.Config{Address: c.Node(2).Addr(), ClientID: fmt.Sprintf("petrel-qos2-%d", os.Getpid())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := cl.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Disconnect(context.Background())
-	began := time.Now()
-	err = cl.Publish(ctx, session.Message{Topic: "petrel/qos2", Payload: []byte("x"), QoS: packet.QoS2})
-	if !errors.Is(err, session.ErrProtocolViolation) || !strings.Contains(err.Error(), "PUBACK") {
-		t.Fatalf("QoS 2 Publish to RabbitMQ: %v; want an error matching ErrProtocolViolation naming PUBACK", err)
-	}
-	t.Logf("failed in %v: %v", time.Since(began).Round(time.Millisecond), err)
 }

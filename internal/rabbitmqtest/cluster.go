@@ -48,6 +48,10 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A node's boot is CPU-bound: clusters of test binaries running in
+	// parallel boot one after the other, each faster for it.
+	unlock := lockBoot()
+	defer unlock()
 	var errs []error
 	for range 3 {
 		c, err := start(server, epmd)

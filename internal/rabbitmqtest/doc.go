@@ -36,6 +36,10 @@
 //     configuration, classic_config), rather than by rabbitmqctl
 //     stop_app, join_cluster and start_app after booting: that saves a
 //     restart of the application and three CLI runs of 2-3 s each.
+//   - Clusters of test binaries running at once (go test runs packages in
+//     parallel) boot one after the other, under a lock file in the
+//     temporary directory: a boot is CPU-bound, and two at once on two
+//     cores took over three minutes under load.
 //   - RABBITMQ_ALLOW_INPUT makes the script exec the Erlang VM, so that
 //     the process started is the node itself (SIGKILL kills the node),
 //     and its standard input is a pipe that the test process holds: when

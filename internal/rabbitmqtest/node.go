@@ -15,8 +15,8 @@ import (
 
 const (
 	// startTimeout bounds the wait for a node to accept MQTT connections:
-	// 10-30 s usually, more on a loaded machine.
-	startTimeout = 3 * time.Minute
+	// 10-30 s usually, minutes on a machine loaded many times over.
+	startTimeout = 5 * time.Minute
 	// stopTimeout bounds a clean stop, after which the node is killed.
 	stopTimeout = 30 * time.Second
 	// logTail is how many lines of a node's log an error quotes.

@@ -5,3 +5,5 @@ package rabbitmqtest
 import "syscall"
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func lockBoot() (unlock func()) { return func() {} }
