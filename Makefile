@@ -52,9 +52,10 @@ bench-e2e:
 	cd bench/e2e && ./run.sh
 
 # bench-broker: messages per second and broker CPU per message through
-# petrel broker and through Mosquitto, side by side, driven by Petrel's
-# client (bench/broker, a nested module): 1 to 1 at QoS 0, 1 and 2, and 1
-# to 50, with the medians of REPS runs and the ratios.
+# petrel broker, Mosquitto and mochi-mqtt, side by side, driven by Petrel's
+# client and by mosquitto_pub/mosquitto_sub, beside the same runs as a
+# plain command line (bench/broker, a nested module): 1 to 1 at QoS 0, 1
+# and 2, and 1 to 50, with the medians of REPS runs and the ratios.
 .PHONY: bench-broker
 bench-broker:
 	cd bench/broker && ./run.sh

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -20,9 +21,10 @@ import (
 )
 
 var (
-	flagReps  = flag.Int("brokers.reps", 3, "runs of each case on each broker; the table shows medians")
-	flagCases = flag.String("brokers.cases", "qos0,qos1,qos2,fanout50-qos0,fanout50-qos1", "cases to run, comma-separated")
-	flagScale = flag.Float64("brokers.scale", 1, "multiplies the message counts")
+	flagReps    = flag.Int("brokers.reps", 3, "runs of each case on each broker with each driver; the tables show medians")
+	flagCases   = flag.String("brokers.cases", "qos0,qos1,qos2,fanout50-qos0,fanout50-qos1", "cases to run, comma-separated")
+	flagDrivers = flag.String("brokers.drivers", "client,cli,plain", "drivers, comma-separated: client (Petrel's session.Client), cli (mosquitto_pub and mosquitto_sub), plain (plain.sh)")
+	flagScale   = flag.Float64("brokers.scale", 1, "multiplies the message counts")
 )
 
 // benchCase is n messages published at qos by one publisher to subs
@@ -77,8 +79,25 @@ func (r result) cpuPerMsg() float64 {
 	return float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.received, 1))
 }
 
-// TestBrokers runs every case on Mosquitto and on petrel broker, rotating
-// the order from round to round, and prints the medians and the ratios.
+// driver is what publishes and subscribes in a run.
+type driver struct {
+	name  string // a -brokers.drivers name
+	title string
+	run   func(b *brokerProc, c benchCase, id string) (result, error)
+}
+
+// brokerNames are the brokers, in the order of the tables' columns.
+var brokerNames = []string{"mosquitto", "mochi", "petrel"}
+
+// Targets of petrel broker's throughput, as ratios to the others'.
+const (
+	targetMosquitto = 1.00
+	targetMochi     = 1.50
+	plainTolerance  = 0.15 // how far the cli driver's figure may be from plain.sh's
+)
+
+// TestBrokers runs every case on Mosquitto, mochi-mqtt and petrel broker
+// with each driver, and prints the medians and the ratios.
 func TestBrokers(t *testing.T) {
 	var cases []benchCase
 	for _, name := range strings.Split(*flagCases, ",") {
@@ -90,45 +109,161 @@ func TestBrokers(t *testing.T) {
 		c.n = max(1, int(float64(c.n)**flagScale))
 		cases = append(cases, c)
 	}
-	bin := buildPetrel(t, t.TempDir())
-	brokers := []*brokerProc{startMosquitto(t), startPetrel(t, bin)}
-	load, _ := os.ReadFile("/proc/loadavg")
-	t.Logf("%d cores, GOMAXPROCS %d, load average %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "))
+	ct := newCLITools(t)
+	all := []driver{
+		{"client", "Petrel's client (session.Client, 64 in flight)", run},
+		{"cli", fmt.Sprintf("Mosquitto's clients (mosquitto_pub -l -M %d, mosquitto_sub -C)", cliWindow), ct.run},
+		{"plain", "plain.sh", ct.runPlain},
+	}
+	var drivers []driver
+	for _, name := range strings.Split(*flagDrivers, ",") {
+		i := slices.IndexFunc(all, func(d driver) bool { return d.name == name })
+		if i < 0 {
+			t.Fatalf("-brokers.drivers: unknown driver %q", name)
+		}
+		drivers = append(drivers, all[i])
+	}
+	dir := t.TempDir()
+	brokers := []*brokerProc{startMosquitto(t), startMochi(t, buildMochi(t, dir)), startPetrel(t, buildPetrel(t, dir))}
+	t.Logf("%d cores, GOMAXPROCS %d, load average %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), loadAverage())
 
-	results := make(map[string][]result) // by case and broker name
+	results := make(map[string][]result) // by driver, case and broker name
+	failed := make(map[string]int)       // runs that failed, by the same key
+	// Each broker runs a case with every driver in a row, so that the cli
+	// driver's run and plain.sh's, which the last table compares, are
+	// close in time; the order of the brokers, and of the drivers, turns
+	// from round to round.
 	for rep := range *flagReps {
 		for _, c := range cases {
 			for i := range brokers {
 				b := brokers[(i+rep)%len(brokers)]
-				if err := b.alive(); err != nil {
-					t.Fatal(err)
+				for j := range drivers {
+					d := drivers[(j+rep)%len(drivers)]
+					if err := b.alive(); err != nil {
+						t.Fatal(err)
+					}
+					id := fmt.Sprintf("%s-%s-%s-%d", b.name, d.name, c.name, rep)
+					key := d.name + "/" + c.name + "/" + b.name
+					logged := len(b.log.String())
+					r, err := d.run(b, c, id)
+					if err != nil {
+						t.Errorf("%s on %s with %s: %v%s", c.name, b.name, d.name, err, b.warnings(logged))
+						failed[key]++
+						continue
+					}
+					t.Logf("%-14s %-9s %-6s run %d: %9.0f msgs/s, broker %.2f µs/msg, %d of %d received in %v",
+						c.name, b.name, d.name, rep+1, r.rate(), r.cpuPerMsg(), r.received, c.n*c.subs, r.elapsed.Round(time.Millisecond))
+					results[key] = append(results[key], r)
 				}
-				id := fmt.Sprintf("%s-%s-%d", b.name, c.name, rep)
-				r, err := run(b, c, id)
-				if err != nil {
-					t.Fatalf("%s on %s: %v", c.name, b.name, err)
-				}
-				t.Logf("%-14s %-9s run %d: %9.0f msgs/s, broker %.2f µs/msg, %d of %d received in %v",
-					c.name, b.name, rep+1, r.rate(), r.cpuPerMsg(), r.received, c.n*c.subs, r.elapsed.Round(time.Millisecond))
-				results[c.name+"/"+b.name] = append(results[c.name+"/"+b.name], r)
 			}
 		}
 	}
 
+	fmt.Printf("load average %s at the end; medians of %d runs; µs/msg is the broker's CPU time (user+system) per delivered message\n", loadAverage(), *flagReps)
+	for _, d := range drivers {
+		if d.name != "plain" {
+			fmt.Print(driverTable(d, cases, results, failed))
+		}
+	}
+	fmt.Printf("targets: petrel/mosquitto >= %.2f, petrel/mochi >= %.2f (msgs/s), CPU petrel/mosquitto <= 1.00\n", targetMosquitto, targetMochi)
+	if slices.ContainsFunc(drivers, func(d driver) bool { return d.name == "cli" }) &&
+		slices.ContainsFunc(drivers, func(d driver) bool { return d.name == "plain" }) {
+		fmt.Print(plainTable(cases, results))
+	}
+}
+
+// driverTable shows driver d's medians for each case and broker, petrel
+// broker's ratios to the others', and notes of runs short of messages or
+// failed.
+func driverTable(d driver, cases []benchCase, results map[string][]result, failed map[string]int) string {
 	var out strings.Builder
+	fmt.Fprintf(&out, "\ndriver: %s\n", d.title)
 	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "case\tdeliveries\tmosquitto msgs/s\tµs/msg\tpetrel msgs/s\tµs/msg\tthroughput ratio\tCPU/msg ratio\t\n")
+	fmt.Fprintf(tw, "case\tdeliveries\t")
+	for _, name := range brokerNames {
+		fmt.Fprintf(tw, "%s msgs/s\tµs/msg\t", name)
+	}
+	fmt.Fprintf(tw, "petrel/mosquitto\tpetrel/mochi\tCPU petrel/mosquitto\tCPU petrel/mochi\t\n")
+	var notes []string
 	for _, c := range cases {
-		m, p := results[c.name+"/mosquitto"], results[c.name+"/petrel"]
-		mRate, mCPU := median(m, result.rate), median(m, result.cpuPerMsg)
-		pRate, pCPU := median(p, result.rate), median(p, result.cpuPerMsg)
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.0f\t%.2f\t%.2f %s\t%.2f %s\t\n", c.name, c.n*c.subs,
-			mRate, mCPU, pRate, pCPU, pRate/mRate, mark(pRate/mRate >= 1), pCPU/mCPU, mark(pCPU/mCPU <= 1))
+		rate, cpu := make(map[string]float64), make(map[string]float64)
+		fmt.Fprintf(tw, "%s\t%d\t", c.name, c.n*c.subs)
+		for _, name := range brokerNames {
+			key := d.name + "/" + c.name + "/" + name
+			rs := results[key]
+			rate[name], cpu[name] = median(rs, result.rate), median(rs, result.cpuPerMsg)
+			fmt.Fprintf(tw, "%s\t%s\t", num(rate[name], "%.0f"), num(cpu[name], "%.2f"))
+			if slices.ContainsFunc(rs, func(r result) bool { return r.received < c.n*c.subs }) {
+				least := slices.MinFunc(rs, func(a, b result) int { return a.received - b.received }).received
+				notes = append(notes, fmt.Sprintf("%s on %s: some runs short of messages, at least %d of %d delivered", c.name, name, least, c.n*c.subs))
+			}
+			if n := failed[key]; n > 0 {
+				notes = append(notes, fmt.Sprintf("%s on %s: %d of %d runs failed (see the log)", c.name, name, n, *flagReps))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n",
+			ratio(rate["petrel"], rate["mosquitto"], func(r float64) bool { return r >= targetMosquitto }),
+			ratio(rate["petrel"], rate["mochi"], func(r float64) bool { return r >= targetMochi }),
+			ratio(cpu["petrel"], cpu["mosquitto"], func(r float64) bool { return r <= 1 }),
+			ratio(cpu["petrel"], cpu["mochi"], nil))
 	}
 	tw.Flush()
-	fmt.Fprintf(&out, "medians of %d runs; µs/msg is the broker's CPU time (user+system) per delivered message;\n", *flagReps)
-	fmt.Fprintf(&out, "ratios are petrel broker's over Mosquitto's; targets: throughput >= 1.00, CPU/msg <= 1.00\n")
-	fmt.Print(out.String())
+	for _, n := range notes {
+		fmt.Fprintf(&out, "  note: %s\n", n)
+	}
+	return out.String()
+}
+
+// plainTable shows, for each case and broker, the cli driver's median
+// beside plain.sh's.
+func plainTable(cases []benchCase, results map[string][]result) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nthe cli driver beside plain.sh, the same case as a plain command line (msgs/s, medians):\n")
+	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "case\t")
+	for _, name := range brokerNames {
+		fmt.Fprintf(tw, "%s cli\tplain\tcli/plain\t", name)
+	}
+	fmt.Fprintf(tw, "\n")
+	for _, c := range cases {
+		fmt.Fprintf(tw, "%s\t", c.name)
+		for _, name := range brokerNames {
+			h := median(results["cli/"+c.name+"/"+name], result.rate)
+			p := median(results["plain/"+c.name+"/"+name], result.rate)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t", num(h, "%.0f"), num(p, "%.0f"),
+				ratio(h, p, func(r float64) bool { return math.Abs(r-1) <= plainTolerance }))
+		}
+		fmt.Fprintf(tw, "\n")
+	}
+	tw.Flush()
+	fmt.Fprintf(&out, "target: cli/plain within %.2f..%.2f\n", 1-plainTolerance, 1+plainTolerance)
+	return out.String()
+}
+
+// num formats v, or "-" for no figure.
+func num(v float64, format string) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// ratio formats a/b, marked against target if there is one.
+func ratio(a, b float64, target func(float64) bool) string {
+	if a == 0 || b == 0 {
+		return "-"
+	}
+	r := a / b
+	if target == nil {
+		return fmt.Sprintf("%.2f", r)
+	}
+	return fmt.Sprintf("%.2f %s", r, mark(target(r)))
+}
+
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func mark(ok bool) string {

@@ -19,7 +19,7 @@ import (
 
 // brokerProc is a broker running as a child process, on one loopback port.
 type brokerProc struct {
-	name   string // "mosquitto" or "petrel"
+	name   string // "mosquitto", "mochi" or "petrel"
 	cmd    *exec.Cmd
 	log    *logBuffer
 	exited chan struct{}
@@ -92,8 +92,32 @@ var listening = regexp.MustCompile(`listening on mqtt://127\.0\.0\.1:(\d+)\n`)
 // startPetrel starts petrel broker on port 0 and reads the port it prints.
 func startPetrel(t testing.TB, bin string) *brokerProc {
 	t.Helper()
-	b := &brokerProc{name: "petrel"}
-	cmd := exec.Command(bin, "broker", "-listen", "127.0.0.1:0", "-max-inflight", "65535", "-max-queued", "10000000")
+	return startListening(t, "petrel", exec.Command(bin, "broker", "-listen", "127.0.0.1:0", "-max-inflight", "65535", "-max-queued", "10000000"))
+}
+
+// buildMochi builds cmd/mochibroker, mochi-mqtt's broker on one listener,
+// into dir.
+func buildMochi(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "mochibroker")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/mochibroker").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build mochibroker: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startMochi starts mochi-mqtt on port 0 and reads the port it prints.
+func startMochi(t testing.TB, bin string) *brokerProc {
+	t.Helper()
+	return startListening(t, "mochi", exec.Command(bin, "-listen", "127.0.0.1:0"))
+}
+
+// startListening starts a broker that prints "listening on
+// mqtt://127.0.0.1:PORT" and reads the port.
+func startListening(t testing.TB, name string, cmd *exec.Cmd) *brokerProc {
+	t.Helper()
+	b := &brokerProc{name: name}
 	if err := b.start(cmd); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +132,7 @@ func startPetrel(t testing.TB, bin string) *brokerProc {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("petrel broker printed no address within 10s; output:\n%s", b.log.String())
+			t.Fatalf("%s printed no address within 10s; output:\n%s", name, b.log.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -172,6 +196,25 @@ func (b *brokerProc) alive() error {
 	default:
 		return nil
 	}
+}
+
+// warnings returns the lines of the broker's output from offset from that
+// tell of trouble: warnings, errors, and clients that left without
+// DISCONNECT; at most the last 20.
+func (b *brokerProc) warnings(from int) string {
+	var ws []string
+	for line := range strings.SplitSeq(b.log.String()[from:], "\n") {
+		switch {
+		case strings.Contains(line, "level=WARN"), strings.Contains(line, "level=ERROR"),
+			strings.Contains(line, "Warning"), strings.Contains(line, "Error"),
+			strings.Contains(line, `msg="client disconnected"`) && !strings.Contains(line, "client sent DISCONNECT"):
+			ws = append(ws, line)
+		}
+	}
+	if len(ws) == 0 {
+		return ""
+	}
+	return "; the broker logged:\n" + strings.Join(ws[max(0, len(ws)-20):], "\n")
 }
 
 func (b *brokerProc) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
