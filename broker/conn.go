@@ -56,7 +56,8 @@ type conn struct {
 	wpending bool // something was queued while it wrote: it goes round again
 	wclosed  bool // finish has run: no writer starts
 	writers  sync.WaitGroup
-	flushq   []*conn // for the reader: connections to write to once it has handled what it read
+	flushq   []*conn              // for the reader: connections to write to once it has handled what it read
+	noted    atomic.Pointer[conn] // the reader whose flushq lists this connection, if any
 
 	// congested holds, for the reader, the sessions its last PUBLISH left
 	// above their high-water marks; waiting is set while the reader waits

@@ -126,19 +126,21 @@ func (c *conn) later(from *conn) {
 		c.kick()
 		return
 	}
-	q := from.flushq
-	for i := len(q) - 1; i >= 0 && i >= len(q)-4; i-- {
-		if q[i] == c {
-			return
-		}
+	// noted marks c as in from's list, so that a fan-out to many
+	// subscribers notes each once per batch. Two readers noting c at once
+	// may both list it: a second write then finds nothing to do.
+	if c.noted.Load() == from {
+		return
 	}
-	from.flushq = append(q, c)
+	c.noted.Store(from)
+	from.flushq = append(from.flushq, c)
 }
 
 // flushLater writes what is queued for the connections c's reader noted.
 func (c *conn) flushLater() {
 	for i, t := range c.flushq {
 		c.flushq[i] = nil
+		t.noted.CompareAndSwap(c, nil)
 		t.writeInline()
 	}
 	c.flushq = c.flushq[:0]
