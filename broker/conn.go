@@ -137,6 +137,9 @@ func (c *conn) open() *packet.Reader {
 	if !c.connect(connect) {
 		return nil
 	}
+	// The connect deadline ends here: the reader keeps its own (keep
+	// alive), and a write that never waits must not find an old one.
+	c.nc.SetWriteDeadline(time.Time{})
 	c.flushLater() // CONNACK, and a resumed session's re-sends
 	r.SetMaxPacketSize(cfg.MaxPacketSize)
 	r.Release() // here, where the stack is deep anyway: see Serve

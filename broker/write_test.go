@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 )
@@ -32,4 +33,16 @@ func TestBurstInOneRead(t *testing.T) {
 	if st := s.Stats(); st.MessagesSent != 2*n {
 		t.Errorf("MessagesSent = %d, want %d", st.MessagesSent, 2*n)
 	}
+}
+
+// TestWritesAfterConnectTimeout: the connect deadline does not outlive
+// CONNECT: a client still receives once ConnectTimeout has passed since
+// it connected (writes that never wait found the old deadline expired).
+func TestWritesAfterConnectTimeout(t *testing.T) {
+	_, addr := startServer(t, Config{ConnectTimeout: 100 * time.Millisecond})
+	c := connectID(t, addr, "c", true)
+	c.subscribe(1, "t", packet.QoS1, packet.GrantedQoS1)
+	time.Sleep(300 * time.Millisecond)
+	c.publish("t", "late", packet.QoS1, false, 2)
+	c.expectPublish(pub("t", "late", packet.QoS1, false))
 }
