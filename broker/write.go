@@ -314,13 +314,7 @@ func (w *write) send(c *conn, timeout time.Duration) bool {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() && timeout < c.srv.cfg.WriteTimeout {
 			return false
 		}
-		w.failed = true
-		w.free()
-		c.close(err)
-		c.wmu.Lock()
-		c.writing = false
-		c.writers.Done()
-		c.wmu.Unlock()
+		w.fail(c, err)
 		return false
 	}
 	w.sent()
@@ -339,13 +333,7 @@ func (w *write) sendNow(c *conn) bool {
 	n, err := writeNow(c.raw, &w.bufs)
 	c.srv.stats.bytesSent.Add(uint64(n))
 	if err != nil {
-		w.failed = true
-		w.free()
-		c.close(err)
-		c.wmu.Lock()
-		c.writing = false
-		c.writers.Done()
-		c.wmu.Unlock()
+		w.fail(c, err)
 		return false
 	}
 	if len(w.bufs) > 0 {
@@ -353,6 +341,18 @@ func (w *write) sendNow(c *conn) bool {
 	}
 	w.sent()
 	return true
+}
+
+// fail ends a write that got an error: it gives the buffers back, closes
+// the connection and gives up the writer's role (w.failed).
+func (w *write) fail(c *conn, err error) {
+	w.failed = true
+	w.free()
+	c.close(err)
+	c.wmu.Lock()
+	c.writing = false
+	c.writers.Done()
+	c.wmu.Unlock()
 }
 
 // sent marks the batch's flights sent and gives its buffers back.

@@ -21,22 +21,26 @@ import (
 // memory and CPU can be read from /proc. See SECURITY.md.
 
 // rssBytes returns the resident set size of process pid.
-func rssBytes(t *testing.T, pid int) int64 {
+func rssBytes(t *testing.T, pid int) int64 { return procStatus(t, pid, "VmRSS") }
+
+// procStatus returns a size from /proc/PID/status, such as VmRSS or
+// VmHWM, in bytes.
+func procStatus(t *testing.T, pid int, key string) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
-				t.Fatalf("VmRSS %q: %v", v, err)
+				t.Fatalf("/proc/%d/status: %s %q: %v", pid, key, v, err)
 			}
 			return kb << 10
 		}
 	}
-	t.Fatalf("/proc/%d/status has no VmRSS", pid)
+	t.Fatalf("/proc/%d/status has no %s", pid, key)
 	return 0
 }
 

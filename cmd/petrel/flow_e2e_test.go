@@ -150,48 +150,14 @@ func (b *flowBroker) waitLog(t *testing.T, s string, d time.Duration) {
 func (b *flowBroker) memory(t *testing.T) (rss, peak int64) {
 	t.Helper()
 	pid := b.p.cmd.Process.Pid
-	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb := func(key string) int64 {
-		for line := range strings.SplitSeq(string(s), "\n") {
-			if v, ok := strings.CutPrefix(line, key+":"); ok {
-				n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				if err != nil {
-					t.Fatalf("/proc/%d/status: %s %q", pid, key, v)
-				}
-				return n << 10
-			}
-		}
-		t.Fatalf("/proc/%d/status has no %s", pid, key)
-		return 0
-	}
-	return kb("VmRSS"), kb("VmHWM")
+	return procStatus(t, pid, "VmRSS"), procStatus(t, pid, "VmHWM")
 }
 
 // cpu returns the broker's CPU time so far, user and system, from
 // /proc/PID/stat, in steps of 10 ms.
 func (b *flowBroker) cpu(t *testing.T) time.Duration {
 	t.Helper()
-	pid := b.p.cmd.Process.Pid
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// utime and stime are fields 14 and 15, the 12th and 13th after the
-	// command name, which is in parentheses and may hold spaces.
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		t.Fatalf("/proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/%d/stat: %q", pid, s)
-	}
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+	return time.Duration(cpuTicks(t, b.p.cmd.Process.Pid)) * time.Second / clockTicks
 }
 
 // stallTimeout is broker.Config.StallTimeout's default, which petrel
