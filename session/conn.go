@@ -514,7 +514,7 @@ func (cn *conn) newMessage(p *packet.Publish) *Message {
 		cn.payloads = append(cn.payloads, p.Payload...)
 		payload = cn.payloads[i : i+n : i+n] // its own capacity: an append copies
 	}
-	*m = Message{Topic: cn.topic, Payload: payload, QoS: p.QoS, Retain: p.Retain, Duplicate: p.Dup}
+	*m = Message{Topic: cn.topic, Payload: payload, QoS: p.QoS, Retain: p.Retain, Duplicate: p.Dup, PacketID: p.PacketID}
 	return m
 }
 

@@ -30,4 +30,8 @@ type Message struct {
 	// message before, on an earlier attempt [MQTT-3.3.1-1]. It is set only
 	// for QoS 1 and 2.
 	Duplicate bool
+	// PacketID is the packet identifier the server gave the PUBLISH: zero
+	// at QoS 0, which has none [MQTT-2.3.1-5]. The client acknowledges the
+	// message itself; this is for display (petrel sub -F %m).
+	PacketID uint16
 }
