@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/petrel-mqtt/petrel/broker"
-	"github.com/petrel-mqtt/petrel/internal/brokertest"
-	"github.com/petrel-mqtt/petrel/internal/faultproxy"
 	"github.com/petrel-mqtt/petrel/internal/leaktest"
 	"github.com/petrel-mqtt/petrel/packet"
 )
@@ -340,54 +337,5 @@ func TestBackoffAttempts(t *testing.T) {
 		}
 		t.Logf("attempt %d after %v (delay within [%v, %v])", i+1, gap.Round(time.Millisecond), base/2, base)
 		prev = at
-	}
-}
-
-// TestAddressesInTurn: Connect tries Address, then each of
-// Reconnect.Addresses, until one accepts; so does each reconnection, from
-// the next address on.
-func TestAddressesInTurn(t *testing.T) {
-	leaktest.Check(t)
-	dead := func() string { // a loopback port nobody listens on
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
-	}
-	_, live := brokertest.Start(t, broker.Config{})
-	p, err := faultproxy.Listen(live, faultproxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ups := make(chan struct{}, 4)
-	c, err := New(Config{
-		Address: "mqtt://" + dead(), ClientID: "turns", ConnectionTimeout: 5 * time.Second,
-		Reconnect: &Reconnect{
-			MinDelay: 10 * time.Millisecond, MaxDelay: 10 * time.Millisecond,
-			Addresses: []string{"mqtt://" + dead(), "mqtt://" + p.Addr()},
-			OnConnect: func(bool) { ups <- struct{}{} },
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Disconnect(context.Background())
-	if _, err := c.Connect(context.Background()); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	if n := p.Conns(); n != 1 {
-		t.Fatalf("%d connections through the live address, want 1", n)
-	}
-	p.CutAll()
-	wait(t, ups) // after the two dead addresses, the live one again
-	if n := p.Conns(); n != 2 {
-		t.Errorf("%d connections through the live address, want 2", n)
-	}
-	if err := c.Publish(context.Background(), Message{Topic: "t", QoS: packet.QoS1}); err != nil {
-		t.Errorf("Publish after reconnecting: %v", err)
 	}
 }
