@@ -169,6 +169,12 @@ type Config struct {
 	// clients that send an empty one (Mosquitto's auto_id_prefix). Empty
 	// means "petrel-".
 	GeneratedClientIDPrefix string
+
+	// Bridges are connections to other brokers, each carrying the
+	// messages of some topics out, in, or both ways (Mosquitto's
+	// "connection" blocks; see "Bridges" in the package doc). New starts
+	// them; Shutdown ends them. Nil means none.
+	Bridges []Bridge
 }
 
 // ConfigError reports a Config field that New cannot use.
@@ -251,6 +257,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxTotalQueuedBytes = DefaultMaxTotalQueuedBytes
 	}
 	defd(&c.PersistInterval, DefaultPersistInterval)
+	bridges, err := checkBridges(c.Bridges)
+	if err != nil {
+		return c, err
+	}
+	c.Bridges = bridges
 	if c.GeneratedClientIDPrefix == "" {
 		c.GeneratedClientIDPrefix = generatedIDPrefix
 	}

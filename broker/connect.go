@@ -62,6 +62,11 @@ func (c *conn) connect(p *packet.Connect) bool {
 		return false
 	}
 
+	if b := c.srv.bridgeOf(id); b != c.bridge() {
+		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("client identifier reserved for bridge %q (Bridge.LocalClientID)", b.cfg.Name))
+		return false
+	}
+
 	if cfg.MaxKeepAlive > 0 && int(p.KeepAlive) > cfg.MaxKeepAlive {
 		c.refuse(packet.RefusedIdentifierRejected, fmt.Errorf("keep alive %d s: not 1 to %d (Config.MaxKeepAlive)", p.KeepAlive, cfg.MaxKeepAlive))
 		return false
@@ -123,6 +128,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 // from the pending connections, say).
 func (c *conn) authenticate(info ConnInfo) (string, error) {
 	a := c.srv.cfg.Authenticator
+	if b := c.bridge(); b != nil {
+		return "bridge:" + b.cfg.Name, nil // the broker's own
+	}
 	if a == nil {
 		return info.Username, nil
 	}

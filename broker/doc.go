@@ -17,9 +17,9 @@
 // directions, retained messages, wills, keepalive at 1.5 times the
 // interval [MQTT-3.1.2-24], the subscription index with the matching rules
 // of section 4.7, authentication and authorization hooks, $SYS counters,
-// and optional persistence. It does not bridge to other brokers, and does
-// not offer MQTT 5 features such as shared subscriptions: a filter such as
-// "$share/g/t" is an ordinary filter.
+// optional persistence, and bridges to other brokers (Config.Bridges). It
+// does not offer MQTT 5 features such as shared subscriptions: a filter
+// such as "$share/g/t" is an ordinary filter.
 //
 // Every protocol violation closes the connection without a reply
 // [MQTT-4.8.0-1] and publishes the will: a first packet that is not
@@ -170,4 +170,48 @@
 // a write at the latest: an operating-system crash or a power loss may
 // lose the changes of that last interval. The log is compacted when it
 // grows to four times what is live. See persist.go for the format.
+//
+// # Bridges
+//
+// A Bridge (Config.Bridges; Mosquitto's "connection" blocks) connects the
+// broker to a remote one, and carries the messages of its Out topics
+// there, those of its In topics here, those of Both topics both ways. It
+// is made of three clients of package session: one connected to the
+// remote broker, with Reconnect over the bridge's addresses in turn (the
+// nodes of a cluster), and two in-process ones (net.Pipe) of this broker:
+// a persistent session, LocalClientID, subscribed to the Out topics, and a
+// clean one that publishes what comes in. The in-process connections are
+// the broker's own: they pass no Authenticator nor Authorizer, and no
+// other client may use their client ids (CONNACK 2).
+//
+// Store and forward. The bridge's session is connected only while the
+// remote broker is: while it is unreachable the session is offline, so the
+// broker queues the Out topics' QoS 1 and 2 messages for it, within its
+// limits (MaxQueued, MaxQueuedBytes, MaxTotalQueuedBytes: raise them for
+// long outages) and on disk with PersistenceDir, without holding back
+// their publishers; QoS 0 messages are not queued for it, as for any
+// offline session. Once connected again, the session gets them in order.
+// A message is acknowledged to this broker once the bridge's remote
+// client holds it: with PersistenceDir and CleanSession false, in its own
+// store (PersistenceDir/bridge.NAME, a store.File synced as the broker's
+// log is, every PersistInterval), which it sends again, in order, after
+// a reconnection or a restart of the broker; with PersistenceDir and
+// CleanSession true, once the remote broker acknowledged it (one round
+// trip per message). So at QoS 1 no message is lost across a SIGKILL of
+// the broker, and a message in flight then may go out twice.
+//
+// QoS. A message goes out at the QoS this broker delivered it to the
+// bridge with: the lower of its own and its topic's. A remote broker that
+// answers QoS 2 with PUBACK (RabbitMQ 3.10) is detected on the first QoS 2
+// message, logged once, and QoS 2 messages go out at QoS 1 from then on;
+// an In subscription granted a lower QoS is logged once too.
+//
+// Loops. What comes in through a bridge never goes back out through it
+// (MQTT 5's "no local", for the bridge's session, as Mosquitto does for
+// its bridges). A remote broker that does not know bridges sends the
+// bridge back its own messages on Both topics: the bridge drops a message
+// coming in whose topic and payload are those of one it sent in the last
+// minute, once per message sent (with TryPrivate, a Mosquitto remote does
+// not send them back, and nothing is dropped). Retained messages go out
+// retained.
 package broker

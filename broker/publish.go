@@ -53,7 +53,16 @@ func (s *Server) publish(m *message, from *conn) {
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {
-		if t.s.mayRead(m.topic) && t.s.enqueue(delivery{m: m, qos: min(m.qos, t.qos)}, from) && from != nil {
+		d := delivery{m: m, qos: min(m.qos, t.qos)}
+		if s.bridgeIDs != nil {
+			if b := s.bridgeIDs[t.s.id]; b != nil {
+				if from != nil && from.bridge() == b {
+					continue // what came in through a bridge does not go back out through it
+				}
+				d.retain = m.retain // to a bridge, retained messages stay retained, as in Mosquitto
+			}
+		}
+		if t.s.mayRead(m.topic) && t.s.enqueue(d, from) && from != nil {
 			from.congested = append(from.congested, t.s)
 		}
 	}

@@ -47,6 +47,9 @@ type Server struct {
 	// queuedBytes is what all sessions' queues and flights cost, against
 	// Config.MaxTotalQueuedBytes.
 	queuedBytes atomic.Int64
+	// bridgeIDs holds the bridges by the client ids of their in-process
+	// connections; written in New, read-only afterwards (bridge_run.go).
+	bridgeIDs map[string]*bridge
 
 	wg        sync.WaitGroup // Serve loops, connections, background tasks
 	finalOnce sync.Once
@@ -70,11 +73,21 @@ func New(cfg Config) (*Server, error) {
 		sessions:  make(map[string]*session),
 	}
 	s.checkReads = !isAllowAll(cfg.Authorizer)
+	if len(cfg.Bridges) > 0 {
+		s.cfg.Authorizer = bridgeAuthorizer{s, cfg.Authorizer}
+	}
 	if cfg.PersistenceDir != "" {
 		if err := s.openPersistence(); err != nil {
 			cancel()
 			return nil, err
 		}
+	}
+	if err := s.startBridges(); err != nil {
+		cancel()
+		if s.store != nil {
+			s.closePersistence()
+		}
+		return nil, err
 	}
 	if cfg.SysInterval > 0 {
 		s.wg.Go(s.sysLoop)

@@ -402,6 +402,9 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	}
 	srv, err := broker.New(cfg)
 	if err != nil {
+		if berr := f.mosq.bridgeErr(err); berr != nil {
+			return berr
+		}
 		return brokerConfigErr(err)
 	}
 	ls, err := f.openListeners(tc)

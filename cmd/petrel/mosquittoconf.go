@@ -53,6 +53,9 @@ type mosquittoConf struct {
 	pidFile    string
 
 	warnings []string
+
+	bridges    []*confBridge   // connection blocks
+	bridgeCfgs []broker.Bridge // made of them by finishBridges
 }
 
 // confListener is a listener block.
@@ -78,9 +81,9 @@ type confReader struct {
 	x       *mosquittoConf
 	cmdline map[string]bool // flags given on the command line: they win
 	cur     *confListener   // the listener block lines belong to
+	file    string          // the file and line being read
+	line    int
 }
-
-const bridgeDirective = "bridges come with Petrel's scale-out work; until then run a Mosquitto bridge beside Petrel"
 
 // directives is the table of Mosquitto 2's directives.
 var directives = map[string]directive{
@@ -225,18 +228,11 @@ var directives = map[string]directive{
 	"tls_engine_kpass_sha1":    {fail: "TLS engines (hardware keys) are not supported: give keyfile a PEM key"},
 	"tls_keyform":              {fail: "TLS engines (hardware keys) are not supported: give keyfile a PEM key"},
 
-	// Bridges.
-	"connection": {fail: bridgeDirective}, "address": {fail: bridgeDirective}, "addresses": {fail: bridgeDirective},
-	"topic": {fail: bridgeDirective}, "remote_username": {fail: bridgeDirective}, "remote_password": {fail: bridgeDirective},
-	"remote_clientid": {fail: bridgeDirective}, "bridge_cafile": {fail: bridgeDirective}, "bridge_certfile": {fail: bridgeDirective},
-	"bridge_keyfile": {fail: bridgeDirective}, "bridge_protocol_version": {fail: bridgeDirective}, "cleansession": {fail: bridgeDirective},
-	"keepalive_interval": {fail: bridgeDirective}, "notifications": {fail: bridgeDirective}, "try_private": {fail: bridgeDirective},
-	"start_type": {fail: bridgeDirective}, "restart_timeout": {fail: bridgeDirective}, "round_robin": {fail: bridgeDirective},
-	"local_clientid": {fail: bridgeDirective}, "bridge_insecure": {fail: bridgeDirective}, "bridge_tls_version": {fail: bridgeDirective},
+	// Bridges: bridgeDirectives, in mosquittoconf_bridge.go.
 }
 
 // mosquittoOnly are the directives that mark a file as Mosquitto's.
-var mosquittoOnly = []string{"listener", "port", "per_listener_settings", "persistence", "persistence_location", "log_dest", "log_type", "include_dir", "message_size_limit", "max_inflight_messages", "max_queued_messages"}
+var mosquittoOnly = []string{"connection", "listener", "port", "per_listener_settings", "persistence", "persistence_location", "log_dest", "log_type", "include_dir", "message_size_limit", "max_inflight_messages", "max_queued_messages"}
 
 // readConfigFile reads name, and the files it includes, into f.
 func (f *brokerFlags) readConfigFile(fs *flag.FlagSet, name string) error {
@@ -281,11 +277,15 @@ func (r *confReader) read(name string, depth int) error {
 			continue
 		}
 		d, ok := directives[key]
+		if !ok {
+			d, ok = bridgeDirectives[key]
+		}
+		r.file, r.line = name, i+1
 		switch {
 		case !ok && strings.HasPrefix(key, "plugin_opt_"):
 			d, ok = directives["plugin"], true
 		case !ok && (strings.HasPrefix(key, "bridge_") || strings.HasPrefix(key, "local_") || strings.HasPrefix(key, "notification")):
-			d, ok = directives["connection"], true
+			return fail(errors.New(bridgeUnknown))
 		}
 		switch {
 		case ok && d.fail != "":
@@ -629,6 +629,9 @@ func (r *confReader) finish(name string) error {
 	if err := r.finishPersistence(name); err != nil {
 		return err
 	}
+	if err := x.finishBridges(); err != nil {
+		return err
+	}
 	if !x.mosquitto {
 		return nil
 	}
@@ -700,6 +703,7 @@ func (x *mosquittoConf) apply(cfg *broker.Config, log *slog.Logger) {
 	for _, w := range x.warnings {
 		log.Warn("configuration: " + w)
 	}
+	cfg.Bridges = x.bridgeCfgs
 	cfg.MaxPayloadSize = x.maxPayload
 	cfg.MaxKeepAlive = x.maxKeepAlive
 	cfg.RefuseEmptyClientID = x.refuseEmptyID
