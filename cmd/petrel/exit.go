@@ -52,3 +52,16 @@ func report(e *env, err error) int {
 	}
 	return code
 }
+
+// report reports err as report does, but with --quiet only usage errors:
+// a runtime error then shows in the exit code alone, as mosquitto_pub's
+// and mosquitto_sub's --quiet.
+func (f *connFlags) report(e *env, err error) int {
+	if ee, ok := errors.AsType[*exitError](err); f.quiet && (!ok || ee.code != exitUsage) {
+		if ok {
+			return ee.code
+		}
+		return exitOperation
+	}
+	return report(e, err)
+}

@@ -40,6 +40,7 @@ type connFlags struct {
 	reconnectMax      time.Duration
 	storeDir          string // --store
 	debug             bool
+	quiet             bool // --quiet: no runtime error messages
 	version           string
 	set               map[string]bool // the flags given on the command line
 	topics            []string        // -t, in order, after the topic of -L
@@ -87,6 +88,7 @@ func newFlagSet(command string, f *connFlags) *flag.FlagSet {
 	fs.Func("reconnect-delay", "", f.reconnectDelayFlag)
 	fs.StringVar(&f.storeDir, "store", "", "")
 	fs.BoolVar(&f.debug, "d", false, "")
+	fs.BoolVar(&f.quiet, "quiet", false, "")
 	fs.StringVar(&f.version, "V", "mqttv311", "")
 	return fs
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context, e *env, args []string) int {
 				fmt.Fprint(e.stdout, pubUsage)
 				return exitOK
 			case "sub":
-				fmt.Fprint(e.stdout, subUsage)
+				io.WriteString(e.stdout, subUsage)
 				return exitOK
 			case "broker":
 				io.WriteString(e.stdout, brokerUsage)

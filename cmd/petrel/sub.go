@@ -7,17 +7,32 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
 	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 	"github.com/petrel-mqtt/petrel/packet"
 	"github.com/petrel-mqtt/petrel/session"
 )
 
 // subFlags are the flags of sub besides the connection flags.
 type subFlags struct {
-	count          int  // -C: exit after this many messages; 0 means never
-	exitSubscribed bool // -E
-	verbose        bool // -v
+	count          int      // -C: exit after this many messages; 0 means never
+	exitSubscribed bool     // -E
+	verbose        bool     // -v
+	format         string   // -F
+	noEOL          bool     // -N
+	noRetain       bool     // -R
+	filterOut      []string // -T
+	unsubscribe    []string // -U
+	retainedOnly   bool     // --retained-only
+	removeRetained bool     // --remove-retained
+	sessionExpiry  string   // -x: MQTT v5 only, checked and ignored
+	quiet          bool     // --quiet
+	pretty         bool     // --pretty
+	randomFilter   float64  // --random-filter, in percent
 }
 
 // subFlagSet returns the flag set of sub, which parses into f and s.
@@ -26,6 +41,22 @@ func subFlagSet(f *connFlags, s *subFlags) *flag.FlagSet {
 	fs.IntVar(&s.count, "C", 0, "")
 	fs.BoolVar(&s.exitSubscribed, "E", false, "")
 	fs.BoolVar(&s.verbose, "v", false, "")
+	fs.StringVar(&s.format, "F", "", "")
+	fs.BoolVar(&s.noEOL, "N", false, "")
+	fs.BoolVar(&s.noRetain, "R", false, "")
+	fs.Func("T", "", func(v string) error {
+		s.filterOut = append(s.filterOut, v)
+		return nil
+	})
+	fs.Func("U", "", func(v string) error {
+		s.unsubscribe = append(s.unsubscribe, v)
+		return nil
+	})
+	fs.BoolVar(&s.retainedOnly, "retained-only", false, "")
+	fs.BoolVar(&s.removeRetained, "remove-retained", false, "")
+	fs.StringVar(&s.sessionExpiry, "x", "", "")
+	fs.BoolVar(&s.pretty, "pretty", false, "")
+	fs.Float64Var(&s.randomFilter, "random-filter", 100, "")
 	return fs
 }
 
@@ -35,39 +66,85 @@ func runSub(ctx context.Context, e *env, args []string) int {
 	var s subFlags
 	if err := f.parse(subFlagSet(&f, &s), args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, subUsage)
+			io.WriteString(e.stdout, subUsage)
 			return exitOK
 		}
 		return report(e, err)
 	}
 	if err := sub(ctx, e, &f, &s); err != nil {
-		return report(e, err)
+		return f.report(e, err)
 	}
 	return exitOK
 }
 
-// subCheck checks the flags of sub and returns the subscriptions.
-func subCheck(f *connFlags, s *subFlags) ([]session.Subscription, error) {
+// subCheck checks the flags of sub and returns the subscriptions and the
+// -F format, nil without -F.
+func subCheck(f *connFlags, s *subFlags) ([]session.Subscription, *format, error) {
 	if s.count < 0 {
-		return nil, usageErr("-C %d: the count must not be negative", s.count)
+		return nil, nil, usageErr("-C %d: the count must not be negative", s.count)
 	}
-	if len(f.topics) == 0 {
-		return nil, usageErr("no topic: give -t (it may be repeated), or a topic in the -L URL")
+	if len(f.topics) == 0 && len(s.unsubscribe) == 0 {
+		return nil, nil, usageErr("no topic: give -t (it may be repeated), or a topic in the -L URL; or -U alone to unsubscribe and exit")
+	}
+	if s.noRetain && s.retainedOnly {
+		return nil, nil, usageErr("-R and --retained-only: -R skips the retained messages, --retained-only prints only them; give one")
+	}
+	if s.randomFilter < 0.1 || s.randomFilter > 100 {
+		return nil, nil, usageErr("--random-filter %g: the chance of printing a message must be from 0.1 to 100 (percent)", s.randomFilter)
+	}
+	if f.set["x"] {
+		if err := checkSessionExpiry(s.sessionExpiry); err != nil {
+			return nil, nil, err
+		}
+	}
+	var fm *format
+	if f.set["F"] {
+		var err error
+		if fm, err = parseFormat(s.format); err != nil {
+			return nil, nil, err
+		}
 	}
 	subs := make([]session.Subscription, len(f.topics))
 	for i, t := range f.topics {
 		if err := packet.ValidateTopicFilter(t); err != nil {
-			return nil, usageErr("-t %q: %s", t, trimMQTT(err))
+			return nil, nil, usageErr("-t %q: %s", t, trimMQTT(err))
 		}
 		subs[i] = session.Subscription{Filter: t, QoS: packet.QoS(f.qos)}
 	}
-	return subs, nil
+	for _, t := range s.filterOut {
+		if err := packet.ValidateTopicFilter(t); err != nil {
+			return nil, nil, usageErr("-T %q: %s", t, trimMQTT(err))
+		}
+	}
+	for _, t := range s.unsubscribe {
+		if err := packet.ValidateTopicFilter(t); err != nil {
+			return nil, nil, usageErr("-U %q: %s", t, trimMQTT(err))
+		}
+	}
+	return subs, fm, nil
+}
+
+// checkSessionExpiry checks the value of -x as mosquitto_sub does: 0 to
+// 4294967295 seconds, -1 or ∞ for never. It is MQTT v5's session expiry
+// interval; in 3.1.1 a session ends with the connection, or never with
+// -c, so the value is checked and has no other effect, as with
+// mosquitto_sub -V mqttv311.
+func checkSessionExpiry(v string) error {
+	switch v {
+	case "-1", "∞":
+		return nil
+	}
+	if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+		return usageErr("-x %q: the session expiry interval is seconds from 0 to 4294967295, or -1 or ∞ for never (MQTT v5 only: in 3.1.1 it has no effect, -c keeps the session)", v)
+	}
+	return nil
 }
 
 // sub subscribes and prints the messages until -C, -E, -W, a signal, or
-// the end of the connection.
+// the end of the connection. With -U it unsubscribes too, after
+// subscribing; with -U alone it unsubscribes and exits.
 func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
-	subs, err := subCheck(f, s)
+	subs, fm, err := subCheck(f, s)
 	if err != nil {
 		return err
 	}
@@ -75,7 +152,12 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 	if err != nil {
 		return err
 	}
-	pr := &printer{w: e.stdout, verbose: s.verbose, count: s.count, stop: make(chan error, 1)}
+	pr := &printer{
+		w: e.stdout, errw: e.stderr, verbose: s.verbose, count: s.count, stop: make(chan error, 1),
+		format: fm, noEOL: s.noEOL, pretty: s.pretty, quiet: f.quiet, now: time.Now,
+		noRetain: s.noRetain, retainedOnly: s.retainedOnly, removeRetained: s.removeRetained,
+		filterOut: s.filterOut, chance: int(s.randomFilter * 100),
+	}
 	// The server may send messages that match none of the filters: before
 	// SUBACK, or from the subscriptions of a persistent session (-c).
 	// Print those too, as mosquitto_sub does.
@@ -95,15 +177,43 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 
 	ctx, cancel := runContext(ctx, f.runTimeout)
 	defer cancel()
+	pr.ctx = ctx
 	if err := connect(ctx, f, log, c); err != nil {
 		return quiet(ctx, err)
 	}
-	err = subscribe(ctx, e, f, log, c, pr, subs)
-	if err == nil && !s.exitSubscribed {
+	if len(subs) > 0 {
+		err = subscribe(ctx, e, f, log, c, pr, subs)
+	}
+	if err == nil && len(s.unsubscribe) > 0 {
+		err = unsubscribe(ctx, f, log, c, s.unsubscribe)
+	}
+	if err == nil && !s.exitSubscribed && len(subs) > 0 {
 		err = wait(ctx, f, c, w, pr)
+	}
+	if cerr := pr.cleared(ctx); err == nil {
+		err = cerr
 	}
 	disconnect(ctx, log, c)
 	return quiet(ctx, err)
+}
+
+// unsubscribe unsubscribes from filters (-U), subscribing again once
+// reconnected if the connection is lost first.
+func unsubscribe(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, filters []string) error {
+	err := c.Unsubscribe(ctx, filters...)
+	for !f.noReconnect && (errors.Is(err, session.ErrConnectionLost) || errors.Is(err, session.ErrNotConnected)) {
+		log.Debug("petrel: unsubscribing again once reconnected", "error", err)
+		if werr := waitConnected(ctx, c); werr != nil {
+			err = werr
+			break
+		}
+		err = c.Unsubscribe(ctx, filters...)
+	}
+	if err != nil {
+		return failure(ctx, f, exitOperation, fmt.Errorf("unsubscribing (-U): %w", err))
+	}
+	log.Debug("petrel: unsubscribed", "filters", filters)
+	return nil
 }
 
 // quiet drops the error of a run that a signal ended: that is how sub is
@@ -131,7 +241,9 @@ func subscribe(ctx context.Context, e *env, f *connFlags, log *slog.Logger, c *s
 		codes, err = c.Subscribe(ctx, pr, subs...)
 	}
 	if se, ok := errors.AsType[*session.SubscribeError](err); ok && len(se.Filters) < len(subs) {
-		fmt.Fprintf(e.stderr, "petrel: warning: %s\n", trimMQTT(err))
+		if !f.quiet {
+			fmt.Fprintf(e.stderr, "petrel: warning: %s\n", trimMQTT(err))
+		}
 		err = nil
 	}
 	if err != nil {
@@ -185,57 +297,173 @@ func wait(ctx context.Context, f *connFlags, c *session.Client, w *watcher, pr *
 	}
 }
 
-// printer is the Handler of sub: it writes each message, as "payload\n" or
-// with -v "topic payload\n", in one Write, so that a pipe sees each message
-// as it arrives.
+// printer is the Handler of sub: it writes each message, as "payload\n",
+// with -v "topic payload\n", or as -F formats it, in one Write, so that a
+// pipe sees each message as it arrives. It skips what -R, -T and
+// --retained-only leave out, in mosquitto_sub's order, and with
+// --remove-retained clears each retained message it is given.
 //
 // The client runs it on one goroutine, in arrival order, so its fields need
-// no lock.
+// no lock, but for clears.
 type printer struct {
-	w       io.Writer
-	verbose bool
-	count   int             // stop after this many; 0 means never
-	client  *session.Client // set before Connect
-	stop    chan error      // 1-buffered: receives nil at count, or the write error
+	w, errw        io.Writer
+	verbose, noEOL bool
+	format         *format // -F; nil means the payload, or -v
+	pretty, quiet  bool
+	now            func() time.Time
+	noRetain       bool            // -R
+	retainedOnly   bool            // --retained-only
+	removeRetained bool            // --remove-retained
+	filterOut      []string        // -T
+	chance         int             // --random-filter, in 1/10,000; 10,000 prints all
+	count          int             // stop after this many; 0 means never
+	client         *session.Client // set before Connect
+	ctx            context.Context // the run's, set before Connect
+	stop           chan error      // 1-buffered: receives nil at count, or the write error
 
-	n      int
-	failed bool
-	last   *session.Message
-	buf    []byte
+	n    int
+	done bool // stop has been sent: hold back the rest
+	last *session.Message
+	buf  []byte
+
+	mu     sync.Mutex
+	clears []clearing // --remove-retained's publishes awaiting PUBACK
+}
+
+// clearing is an empty retained message published to clear a topic's.
+type clearing struct {
+	topic string
+	ack   *session.Ack // nil if PublishAsync failed with err
+	err   error
 }
 
 // HandleMessage prints m. A message that overlapping filters deliver to it
 // more than once (the client hands each matching handler the same
 // *Message) is printed once.
 //
-// Once it has printed count messages, or failed to write, it holds back the
-// messages that follow until the connection ends, so that the client does
-// not acknowledge what was not printed: with -c and QoS 1 or 2 the broker
+// Once it has printed count messages, failed to write, or (with
+// --retained-only) met a message not retained, it holds back the messages
+// that follow until the connection ends, so that the client does not
+// acknowledge what was not printed: with -c and QoS 1 or 2 the broker
 // sends them again next time.
 func (p *printer) HandleMessage(m *session.Message) {
 	if m == p.last {
 		return
 	}
 	p.last = m
-	if p.failed || p.count > 0 && p.n >= p.count {
+	if p.done {
 		<-p.client.Done()
 		return
 	}
-	p.buf = p.buf[:0]
-	if p.verbose {
-		p.buf = append(p.buf, m.Topic...)
-		p.buf = append(p.buf, ' ')
-	}
-	p.buf = append(p.buf, m.Payload...)
-	p.buf = append(p.buf, '\n')
-	if _, err := p.w.Write(p.buf); err != nil {
-		p.failed = true
-		p.stop <- err
+	if p.retainedOnly && !m.Retain {
+		p.finish(nil)
 		<-p.client.Done()
 		return
+	}
+	if m.Retain && p.noRetain {
+		return
+	}
+	for _, f := range p.filterOut {
+		if topictree.Matches(f, m.Topic) {
+			return
+		}
+	}
+	if p.removeRetained && m.Retain {
+		p.clear(m.Topic)
+	}
+	if p.chance >= 10000 || rand.IntN(10000) < p.chance {
+		if err := p.print(m); err != nil {
+			p.finish(err)
+			<-p.client.Done()
+			return
+		}
 	}
 	p.n++
 	if p.n == p.count {
-		p.stop <- nil
+		p.finish(nil)
 	}
+}
+
+// print writes m in one Write; nothing for what prints as nothing (an
+// empty payload without -v or -F, as mosquitto_sub).
+func (p *printer) print(m *session.Message) error {
+	p.buf = p.buf[:0]
+	if p.format != nil {
+		var now time.Time
+		if p.format.needTime {
+			now = p.now()
+		}
+		var jerr error
+		p.buf, jerr = p.format.appendFormatted(p.buf, m, now, p.pretty)
+		if !p.noEOL {
+			p.buf = append(p.buf, '\n')
+		}
+		if jerr != nil && !p.quiet {
+			fmt.Fprintf(p.errw, "petrel: -F %%J: the payload on topic %q is not valid JSON: printed without it (use %%j for any payload)\n", m.Topic)
+		}
+	} else {
+		p.buf = appendPlain(p.buf, m, p.verbose, p.noEOL)
+	}
+	if len(p.buf) == 0 {
+		return nil
+	}
+	_, err := p.w.Write(p.buf)
+	return err
+}
+
+// finish ends the run: nil at count, else the write error.
+func (p *printer) finish(err error) {
+	p.done = true
+	p.stop <- err
+}
+
+// clear publishes an empty retained message to topic at QoS 1, which
+// clears the retained message there (--remove-retained), without waiting
+// for its PUBACK: cleared waits for them all at the end.
+func (p *printer) clear(topic string) {
+	a, err := p.client.PublishAsync(p.ctx, session.Message{Topic: topic, QoS: packet.QoS1, Retain: true})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.clears = append(p.clears, clearing{topic: topic, err: err})
+		return
+	}
+	// Forget those already acknowledged, so that the list stays short.
+	i := 0
+	for i < len(p.clears) && p.clears[i].ack != nil && isDone(p.clears[i].ack) && p.clears[i].ack.Err() == nil {
+		i++
+	}
+	p.clears = append(p.clears[i:], clearing{topic: topic, ack: a})
+}
+
+// isDone reports whether a is complete.
+func isDone(a *session.Ack) bool {
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// cleared waits for the PUBACKs of --remove-retained, at most
+// disconnectTimeout past the end of ctx, and fails with the first topic
+// not cleared.
+func (p *printer) cleared(ctx context.Context) error {
+	p.mu.Lock()
+	clears := p.clears
+	p.clears = nil
+	p.mu.Unlock()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), disconnectTimeout)
+	defer cancel()
+	for _, c := range clears {
+		err := c.err
+		if c.ack != nil {
+			err = c.ack.Wait(wctx)
+		}
+		if err != nil {
+			return withCode(exitOperation, fmt.Errorf("--remove-retained: clearing the retained message of %q: %w", c.topic, err))
+		}
+	}
+	return nil
 }

@@ -52,23 +52,61 @@ PUBACK was lost is published again, and a QoS 2 message fails (its fate is
 unknown); with -c both are completed as their QoS promises.
 ` + connectionFlags + exitCodes
 
-const subUsage = `Usage: petrel sub [flags] -t filter [-t filter ...]
+const subUsage = `Usage: petrel sub [flags] -t filter [-t filter ...] [-U filter ...]
 
 Subscribes to the topic filters and prints each message received on
 standard output, in arrival order, as its payload and a newline (with -v,
-"topic payload"), flushed at once. SIGINT or SIGTERM disconnects cleanly
-and exits with 0. When the connection is lost, sub says so on standard
-error, reconnects and goes on; with -c (and -q 1 or 2) the broker keeps the
-messages meanwhile, and at -q 2 each is printed exactly once.
+"topic payload"; with -F, a format of your own), flushed at once. SIGINT or
+SIGTERM disconnects cleanly and exits with 0. When the connection is lost,
+sub says so on standard error, reconnects and goes on; with -c (and -q 1 or
+2) the broker keeps the messages meanwhile, and at -q 2 each is printed
+exactly once.
 
 Subscription:
   -t filter         a topic filter to subscribe to, wildcards + and # allowed;
                     repeat -t for more (a topic in the -L URL comes first)
   -q qos            the largest QoS to receive messages with: 0, 1 or 2
                     (default 0)
-  -C count          exit after printing count messages
-  -E                exit once subscribed
-  -v                print "topic payload" rather than the payload alone
+  -U filter         unsubscribe from filter (repeatable), after subscribing
+                    to those of -t; with -U alone, unsubscribe and exit: for
+                    a persistent session (-c -i id)
+  -C count          exit after count messages (those -R, -T and
+                    --retained-only leave out do not count)
+  -E                exit once subscribed (and unsubscribed, with -U)
+
+Which messages:
+  -R                skip the retained messages (stale: sent on subscribing)
+  --retained-only   print only the retained messages, and exit (0) at the
+                    first that is not; not with -R
+  -T filter         skip the messages whose topic filter matches
+                    (repeatable)
+  --remove-retained clear each retained message received (but those -T
+                    skips), publishing an empty retained message to its
+                    topic at QoS 1; with --retained-only it clears a tree:
+                    -t 'a/#' --remove-retained --retained-only
+  --random-filter p print a message with a chance of p percent (0.1 to 100)
+
+Output (one write per message):
+  -v                print "topic payload" rather than the payload alone; an
+                    empty payload prints "topic (null)", and without -v
+                    nothing, as mosquitto_sub
+  -N                no newline after each message
+  -F format         print each message as format says, as mosquitto_sub -F:
+                    %t topic, %p payload, %x or %X payload in hex, %l its
+                    length, %q QoS, %r retain flag (0 or 1), %m message id
+                    (0 at QoS 0), %j JSON of the message with the payload
+                    as a string, %J with the payload as JSON (it must be),
+                    %I ISO 8601 time, %U Unix time "seconds.nanoseconds",
+                    %% a '%'; a width and precision as printf's (%-10.5t,
+                    %05l); @ and a letter of strftime(3) (@Y-@m-@d @H:@M:@S,
+                    @N nanoseconds, @@ an '@'); escapes \n \t \r \v \a
+                    \e \0 \\; MQTT v5's %A %C %D %E %F %P %R %S print as
+                    absent. A newline follows unless -N.
+                    Example: -F '%I %t %p'  -F '%j'  -F '@H:@M:@S %05l %x'
+  --pretty          indent the JSON of %j and %J
+  -x seconds        MQTT v5's session expiry interval (0 to 4294967295, -1
+                    or ∞): checked, and without effect in MQTT 3.1.1,
+                    where -c keeps the session (as mosquitto_sub -V 311)
 ` + connectionFlags + exitCodes
 
 const connectionFlags = `
@@ -97,6 +135,8 @@ Client:
   -u user           the user name
   -P password       the password; needs -u
   -d                print debug messages to standard error
+  --quiet           print no runtime error (the exit code still tells);
+                    usage errors are printed
 
 Reconnecting (once connected; a first connection that fails exits with 2):
   --no-reconnect    exit when the connection is lost (exit code 3), instead
