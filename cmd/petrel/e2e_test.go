@@ -136,7 +136,9 @@ func TestLines(t *testing.T) {
 	b := startBroker(t, mosquittotest.Options{})
 	for _, q := range []string{"0", "2"} {
 		id := "petrel-lines-" + q
-		sub := start(t, nil, nil, subArgs(b, "-t", "petrel/lines", "-q", q, "-C", "5", "-i", id)...)
+		// -F %p prints an empty message as an empty line (without -F, sub
+		// prints nothing for it, as mosquitto_sub).
+		sub := start(t, nil, nil, subArgs(b, "-t", "petrel/lines", "-q", q, "-C", "5", "-i", id, "-F", "%p")...)
 		waitSubscribed(t, b, id, int(q[0]-'0'), "petrel/lines")
 		// mosquitto_pub -l: an empty line is an empty message, '\r' is kept,
 		// a last line without '\n' is sent.

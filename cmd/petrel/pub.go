@@ -26,6 +26,9 @@ type pubFlags struct {
 	// maxInflight is -M/--max-inflight: QoS 1 and 2 lines of -l awaiting
 	// acknowledgement at once, as mosquitto_pub's -M.
 	maxInflight int
+	repeat      int           // --repeat: publish the message this many times
+	repeatDelay time.Duration // --repeat-delay: between the repeats
+	sessionExp  string        // -x: MQTT v5 only, checked and ignored
 }
 
 // defaultMaxInflight is -M's default, mosquitto_pub's.
@@ -42,6 +45,19 @@ func pubFlagSet(f *connFlags, p *pubFlags) *flag.FlagSet {
 	fs.BoolVar(&p.retain, "r", false, "")
 	fs.IntVar(&p.maxInflight, "M", defaultMaxInflight, "")
 	fs.IntVar(&p.maxInflight, "max-inflight", defaultMaxInflight, "")
+	fs.IntVar(&p.repeat, "repeat", 1, "")
+	fs.Func("repeat-delay", "", func(v string) error {
+		d, err := session.ParseTimeout(v)
+		if err != nil {
+			return errors.New(trimMQTT(err))
+		}
+		if d < 0 {
+			return errors.New("must not be negative")
+		}
+		p.repeatDelay = d
+		return nil
+	})
+	fs.StringVar(&p.sessionExp, "x", "", "")
 	return fs
 }
 
@@ -57,7 +73,7 @@ func runPub(ctx context.Context, e *env, args []string) int {
 		return report(e, err)
 	}
 	if err := pub(ctx, e, &f, &p); err != nil {
-		return report(e, err)
+		return f.report(e, err)
 	}
 	return exitOK
 }
@@ -104,6 +120,9 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := repeatCheck(f, p); err != nil {
+		return err
+	}
 	if p.maxInflight < 1 || p.maxInflight > 65535 {
 		return usageErr("-M %d: the in-flight window must be from 1 to 65535 messages", p.maxInflight)
 	}
@@ -144,7 +163,7 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 		err = publishLines(ctx, f, log, c, w, msg, e.stdin)
 	} else {
 		msg.Payload = payload
-		err = publish(ctx, f, log, c, w, msg)
+		err = publishRepeated(ctx, f, log, c, w, msg, p)
 	}
 	if err == nil && msg.QoS == packet.QoS0 {
 		err = confirmQoS0(ctx, f, c, w, losses, p.lines)
@@ -154,6 +173,48 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 		fmt.Fprintf(e.stderr, "petrel: warning: %d message(s) not yet acknowledged by the broker stay in --store %s, for the next run with -c -i %s\n", n, f.storeDir, cfg.ClientID)
 	}
 	return err
+}
+
+// repeatCheck checks --repeat, --repeat-delay and -x.
+func repeatCheck(f *connFlags, p *pubFlags) error {
+	if f.set["x"] {
+		if err := checkSessionExpiry(p.sessionExp); err != nil {
+			return err
+		}
+	}
+	if p.repeat < 1 {
+		return usageErr("--repeat %d: the number of times to publish must be 1 or more", p.repeat)
+	}
+	if (f.set["repeat"] || f.set["repeat-delay"]) && p.lines {
+		return usageErr("--repeat and --repeat-delay repeat the message of -m, -f, -s or -n; -l publishes each line once")
+	}
+	if f.set["repeat-delay"] && p.repeat == 1 {
+		return usageErr("--repeat-delay needs --repeat N (N > 1): it is the wait between the repeats")
+	}
+	return nil
+}
+
+// publishRepeated publishes m --repeat times, --repeat-delay apart, each
+// once the one before is delivered as its QoS says.
+func publishRepeated(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message, p *pubFlags) error {
+	for i := range p.repeat {
+		if i > 0 && p.repeatDelay > 0 {
+			t := time.NewTimer(p.repeatDelay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return failure(ctx, f, exitOperation, fmt.Errorf("after %d of %d publishes (--repeat): %w", i, p.repeat, ctx.Err()))
+			}
+		}
+		if err := publish(ctx, f, log, c, w, m); err != nil {
+			if p.repeat > 1 {
+				return withCode(exitOperation, fmt.Errorf("publish %d of %d (--repeat): %w", i+1, p.repeat, err))
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // publish publishes m, and returns once its QoS says it is delivered.

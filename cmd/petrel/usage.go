@@ -42,6 +42,13 @@ Message:
   -n                send an empty (null) message
   -q qos            quality of service: 0, 1 or 2 (default 0)
   -r                retain the message; -r -n clears the retained message
+  --repeat n        publish the message of -m, -f, -s or -n n times, each
+                    once the one before is delivered (default 1)
+  --repeat-delay t  with --repeat: wait t between publishes (seconds, "0.5",
+                    or a duration, "500ms"; default 0)
+  -x seconds        MQTT v5's session expiry interval (0 to 4294967295, -1
+                    or ∞): checked, and without effect in MQTT 3.1.1,
+                    where -c keeps the session (as mosquitto_pub -V 311)
 
 When the connection is lost, pub reconnects and waits: each message, QoS 0
 included, is sent once the connection is back, and pub goes on. A message
