@@ -1,8 +1,8 @@
 // Package rabbitmqtest runs a real three-node RabbitMQ cluster with the
 // MQTT plugin on loopback, for tests of what happens when one broker of a
 // cluster dies: Start writes the configuration of each node into a
-// temporary directory, starts the nodes in parallel on free ports, waits
-// until each accepts MQTT connections and checks that a message published
+// temporary directory, starts node 1 and then the other two in parallel
+// on free ports, waits until each accepts MQTT connections and checks that a message published
 // on one node reaches a subscriber on another. Node.Kill (SIGKILL),
 // Node.Stop (a clean shutdown) and Cluster.Restart take nodes down and
 // bring them back with their data.

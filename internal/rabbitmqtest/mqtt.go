@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
@@ -73,11 +75,21 @@ func (c *client) close() {
 // on node 2 and on node 3 reach a subscriber on node 1.
 func (c *Cluster) checkRouting() error { return routes(c.nodes[0], c.nodes[1:]...) }
 
+// routeChecks numbers the calls of routes, for client ids of their own.
+var routeChecks atomic.Int64
+
 // routes checks that a message published at QoS 1 on each node of from
 // reaches a subscriber on node to.
+//
+// Each call uses client ids never used before: the queue of a subscriber
+// is named after its client id, and one left on a node that was just
+// killed is deleted when the others notice, even if a subscriber of the
+// same id on another node has just declared it again (its SUBSCRIBE then
+// fails with NOT_FOUND).
 func routes(to *Node, from ...*Node) error {
+	seq := strconv.FormatInt(routeChecks.Add(1), 10)
 	topic := "rabbitmqtest/routes/" + to.Name()
-	sub, err := dial(to.Addr(), "rabbitmqtest-routes-sub")
+	sub, err := dial(to.Addr(), "rabbitmqtest-routes-sub-"+seq)
 	if err != nil {
 		return to.failure("refused a subscriber", err)
 	}
@@ -93,7 +105,7 @@ func routes(to *Node, from ...*Node) error {
 	for _, n := range from {
 		payload := n.Name()
 		want[payload] = n
-		pub, err := dial(n.Addr(), "rabbitmqtest-routes-pub-"+payload)
+		pub, err := dial(n.Addr(), "rabbitmqtest-routes-pub-"+seq+"-"+payload)
 		if err == nil {
 			_, err = pub.request(&packet.Publish{QoS: packet.QoS1, PacketID: 1, Topic: []byte(topic), Payload: []byte(payload)})
 			pub.close()

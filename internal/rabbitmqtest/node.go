@@ -121,8 +121,8 @@ func (n *Node) writeConfig() error {
 	if n.index > 1 {
 		c.WriteString("cluster_formation.peer_discovery_backend = classic_config\n")
 		fmt.Fprintf(&c, "cluster_formation.classic_config.nodes.1 = %s\n", n.c.nodes[0].Name())
-		// Node 1 boots in parallel: keep trying to reach it for as long
-		// as a start may take.
+		// Node 1 may be booting too (the whole cluster restarted):
+		// keep trying to reach it for as long as a start may take.
 		interval := 500 * time.Millisecond
 		fmt.Fprintf(&c, "cluster_formation.discovery_retry_interval = %d\n", interval.Milliseconds())
 		fmt.Fprintf(&c, "cluster_formation.discovery_retry_limit = %d\n", startTimeout/interval)
