@@ -118,10 +118,13 @@
 //
 // # Differences from mosquitto's clients
 //
-// Flags are separate words (-r -d, not -rd), parsed by the flag package.
-// Only MQTT 3.1.1 is spoken (-V mqttv311). -W bounds the whole run, the
-// connection included, and pub takes it too. --connect-timeout and -W take
-// seconds or a duration ("10", "10s", "10 s"). -L also takes ws:// and
-// wss:// URLs; their path is the topic, and --ws-path the HTTP path. With
-// -v, an empty payload prints as "topic " (mosquitto_sub prints "(null)").
+// One-letter boolean flags may be grouped (-rd is -r -d; mosquitto's
+// clients refuse groups); flags are parsed by the flag package. Only MQTT
+// 3.1.1 is spoken (-V mqttv311), so -x is checked and has no effect. -W
+// bounds the whole run, the connection included, and pub takes it too.
+// --connect-timeout and -W take seconds or a duration ("10", "10s",
+// "10 s"). -L also takes ws:// and wss:// URLs; their path is the topic,
+// and --ws-path the HTTP path. sub -U may be given without -t, as the
+// manual says (mosquitto_sub 2.0.11 refuses it). sub -F refuses an unknown
+// strftime letter after '@' (mosquitto_sub hands it to strftime).
 package main

@@ -109,9 +109,14 @@ func durationFlag(d *time.Duration) func(string) error {
 	}
 }
 
-// parse parses args into fs and notes which flags were given. Positional
-// arguments are refused: every value goes with a flag.
+// parse parses args into fs and notes which flags were given. Groups of
+// one-letter boolean flags ("-rd") are taken as the flags apart.
+// Positional arguments are refused: every value goes with a flag.
 func (f *connFlags) parse(fs *flag.FlagSet, args []string) error {
+	args, err := expandGroups(fs, args)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -119,7 +124,7 @@ func (f *connFlags) parse(fs *flag.FlagSet, args []string) error {
 		return usageErr("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q: every value goes with a flag (flags are separate words: -r -d, not -rd)", fs.Arg(0))
+		return usageErr("unexpected argument %q: every value goes with a flag", fs.Arg(0))
 	}
 	f.set = make(map[string]bool)
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })

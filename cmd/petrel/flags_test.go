@@ -294,7 +294,7 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--reconnect-delay", "1", "--no-reconnect"}, "--reconnect-delay and --no-reconnect"},
 		{[]string{"--store", "dir"}, "--store needs -c"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
-		{[]string{"-x"}, "flag provided but not defined: -x"},
+		{[]string{"-z"}, "flag provided but not defined: -z"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -408,5 +408,53 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 		if !strings.Contains(exitCodes, "\n  "+strconv.Itoa(code)+" ") {
 			t.Errorf("the usage text does not document exit code %d", code)
 		}
+	}
+}
+
+// TestFlagGroups checks that groups of one-letter boolean flags are
+// written out, and that a group with a letter that takes a value, or is
+// no flag, is refused naming it.
+func TestFlagGroups(t *testing.T) {
+	tests := []struct {
+		command string
+		args    []string
+		want    []string // after expandGroups; nil for an error
+		err     string
+	}{
+		{"pub", []string{"-rd", "-t", "a"}, []string{"-r", "-d", "-t", "a"}, ""},
+		{"sub", []string{"-vRN", "-t", "a"}, []string{"-v", "-R", "-N", "-t", "a"}, ""},
+		{"pub", []string{"-m", "-rd"}, []string{"-m", "-rd"}, ""},                     // the value of -m
+		{"pub", []string{"-cafile", "x"}, []string{"-cafile", "x"}, ""},               // a long flag
+		{"pub", []string{"--rd"}, []string{"--rd"}, ""},                               // for the flag package to refuse
+		{"pub", []string{"-q=1", "-rd"}, []string{"-q=1", "-r", "-d"}, ""},            // = holds the value
+		{"pub", []string{"-t", "a", "x", "-rd"}, []string{"-t", "a", "x", "-rd"}, ""}, // parsing stops at x
+		{"pub", []string{"-rq", "1"}, nil, "-rq: -q takes a value, so it cannot be grouped: write it apart (-r -q value)"},
+		{"pub", []string{"-q1"}, nil, "-q1: -q takes a value, as a word of its own: write -q 1"},
+		{"pub", []string{"-rz"}, nil, "-rz: neither a flag nor a group of one-letter flags: -z is not a flag"},
+		{"sub", []string{"-vC"}, nil, "-C takes a value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			var f connFlags
+			fs := subFlagSet(&f, new(subFlags))
+			if tt.command == "pub" {
+				fs = pubFlagSet(&f, new(pubFlags))
+			}
+			got, err := expandGroups(fs, tt.args)
+			if tt.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("%q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	// Through parse: -rd sets both.
+	cfg, _, _, err := parseConfig(t, "pub", "-cd", "-i", "me")
+	if err != nil || !cfg.PersistentSession || cfg.Logger == nil {
+		t.Errorf("pub -cd -i me: %v, persistent %v, logger %v", err, cfg.PersistentSession, cfg.Logger != nil)
 	}
 }

@@ -185,7 +185,8 @@ wss:// URL does):
                     of the machine: prefer the variable or the prompt.
   --insecure        do not verify the server's certificate: for tests only
 
-Flags are separate words (-r -d, not -rd); long flags take one dash or two.
+One-letter flags without a value may be grouped (-rd is -r -d; mosquitto's
+clients refuse that); long flags take one dash or two.
 `
 
 const exitCodes = `
