@@ -110,13 +110,13 @@ func (f *connFlags) retryFirst(err error) bool {
 
 // tlsOn reports whether the flags ask for TLS.
 func (f *connFlags) tlsOn() bool {
-	return f.useTLS || f.caFile != "" || f.cert != "" || f.insecure || f.broker != nil && f.broker.tls
+	return f.useTLS || f.caFile != "" || f.caPath != "" || f.cert != "" || f.insecure || f.broker != nil && f.broker.tls
 }
 
 // explain adds to a failure to connect what to do about it, in terms of
 // the flags, where the error alone leaves the user guessing.
 func (f *connFlags) explain(err error) error {
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok && f.caFile == "" {
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok && f.caFile == "" && f.caPath == "" {
 		return fmt.Errorf("%w; give the CA certificate that signed the broker's with --cafile", err)
 	}
 	if !f.tlsOn() || f.cert != "" || errors.Is(err, session.ErrConnectionRefused) || errors.Is(err, context.DeadlineExceeded) {

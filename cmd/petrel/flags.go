@@ -31,6 +31,7 @@ type connFlags struct {
 	willQoS           int
 	willRetain        bool
 	caFile, cert, key string
+	caPath, tlsVer    string // --capath, --tls-version
 	keyPassword       string
 	insecure, useTLS  bool
 	connectTimeout    time.Duration
@@ -77,6 +78,8 @@ func newFlagSet(command string, f *connFlags) *flag.FlagSet {
 	fs.IntVar(&f.willQoS, "will-qos", 0, "")
 	fs.BoolVar(&f.willRetain, "will-retain", false, "")
 	fs.StringVar(&f.caFile, "cafile", "", "")
+	fs.StringVar(&f.caPath, "capath", "", "")
+	fs.StringVar(&f.tlsVer, "tls-version", "", "")
 	fs.StringVar(&f.cert, "cert", "", "")
 	fs.StringVar(&f.key, "key", "", "")
 	fs.StringVar(&f.keyPassword, "key-password", "", "")
@@ -225,7 +228,7 @@ func (f *connFlags) address(cfg *session.Config) error {
 		cfg.User, cfg.UserPassword = u.user, u.password
 	}
 	if !u.tls {
-		for _, name := range []string{"tls", "cafile", "cert", "key", "insecure"} {
+		for _, name := range []string{"tls", "cafile", "capath", "tls-version", "cert", "key", "insecure"} {
 			if f.set[name] {
 				return usageErr("--%s needs TLS, but -L %s is not a TLS URL (use mqtts:// or wss://)", name, u.redacted)
 			}

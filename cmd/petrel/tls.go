@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -31,7 +32,17 @@ func (f *connFlags) tls(ctx context.Context, e *env, cfg *session.Config) error 
 	if f.set["key-password"] && f.cert == "" {
 		return usageErr("--key-password needs --cert (and --key, unless the --cert file holds the key)")
 	}
-	if !f.useTLS && f.caFile == "" && f.cert == "" && !f.insecure {
+	var version uint16
+	if f.tlsVer != "" {
+		var err error
+		if version, err = tlsVersion(f.tlsVer); err != nil {
+			return err
+		}
+		if !f.tlsOn() {
+			return usageErr("--tls-version needs TLS: give --tls, --cafile or --capath too, or an mqtts:// or wss:// URL")
+		}
+	}
+	if !f.useTLS && f.caFile == "" && f.caPath == "" && f.cert == "" && !f.insecure && version == 0 {
 		return nil // plain TCP, or a TLS URL with the system's roots
 	}
 	tc := transport.NewTLSConfig(nil) // the system's roots
@@ -41,6 +52,17 @@ func (f *connFlags) tls(ctx context.Context, e *env, cfg *session.Config) error 
 			return usageErr("--cafile: %s", trimMQTT(err))
 		}
 		tc.RootCAs = pool
+	}
+	if f.caPath != "" {
+		if tc.RootCAs == nil {
+			tc.RootCAs = x509.NewCertPool()
+		}
+		if err := loadCAPath(tc.RootCAs, f.caPath); err != nil {
+			return err
+		}
+	}
+	if version != 0 {
+		tc.MinVersion, tc.MaxVersion = version, version
 	}
 	if f.insecure {
 		fmt.Fprint(e.stderr, insecureWarning)

@@ -170,10 +170,13 @@ Will, published by the broker if the connection ends without DISCONNECT:
   --will-qos qos    0, 1 or 2 (default 0)
   --will-retain
 
-TLS (--tls, --cafile, --cert and --insecure turn TLS on, as an mqtts:// or
-wss:// URL does):
+TLS (--tls, --cafile, --capath, --cert and --insecure turn TLS on, as an
+mqtts:// or wss:// URL does):
   --tls             TLS, trusting the system's root certificates
   --cafile file     TLS, trusting only the CA certificates in file (PEM)
+  --capath dir      TLS, trusting only the CA certificates in the PEM files
+                    of dir (with --cafile: those too); no rehash needed
+  --tls-version v   speak only this TLS version: tlsv1.3, tlsv1.2 or tlsv1.1
   --cert file       the client certificate (PEM); without --key, file holds
                     the private key too
   --key file        the client certificate's private key (PEM: PKCS#8,
