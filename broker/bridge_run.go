@@ -33,6 +33,7 @@ type bridge struct {
 	ctx context.Context // the server's: ends with Shutdown
 
 	up, out, in *mqtt.Client
+	outCfg      mqtt.Config    // out's, for a new out client per connection
 	stores      []*cstore.File // closed when the bridge ends
 	// waitAck: a message going out is acknowledged to this broker only
 	// once the remote one has acknowledged it; otherwise as soon as the
@@ -56,7 +57,21 @@ type bridge struct {
 	// configuration. Both are run's.
 	live       atomic.Bool
 	subscribed bool
+	// liveCtx ends when the remote connection is lost, so that forward
+	// stops handing messages to up, which would queue them in memory:
+	// they stay in the bridge's session instead.
+	liveMu sync.Mutex
+	// forwarded holds the packet identifiers of the QoS 2 messages of
+	// the bridge's session that forward handed to up: this broker sends
+	// such a message again, with DUP, if the connection was lost before
+	// its PUBREC; it does not go out twice. Guarded by liveMu.
+	forwarded  map[uint16]bool
+	liveCtx    context.Context
+	liveCancel context.CancelFunc
 }
+
+// bridgeQueue is what the up client queues while it reconnects.
+const bridgeQueue = 256
 
 const (
 	qos2Unknown = iota
@@ -161,7 +176,10 @@ func (s *Server) newBridge(cfg Bridge) (*bridge, error) {
 			MinDelay: cfg.RestartMin, MaxDelay: cfg.RestartMax,
 			Addresses: cfg.Addresses[1:],
 			QueueQoS0: true,
-			OnConnect: func(bool) { b.setConnected(true, nil) },
+			// While reconnecting, up queues this much; beyond, forward
+			// waits, and the messages stay in the bridge's session.
+			QueueMessages: bridgeQueue,
+			OnConnect:     func(bool) { b.setConnected(true, nil) },
 			OnConnectionLost: func(err error) {
 				var ce *mqtt.ConnectError
 				if errors.As(err, &ce) {
@@ -185,12 +203,12 @@ func (s *Server) newBridge(cfg Bridge) (*bridge, error) {
 		b.closeStores()
 		return nil, err
 	}
-	b.out, err = mqtt.New(mqtt.Config{
+	b.outCfg = mqtt.Config{
 		Address: "bridge", ClientID: cfg.LocalClientID, PersistentSession: true,
 		KeepAlive: -1, Logger: b.log, Dial: b.dialLocal(true),
 		DefaultHandler: mqtt.HandlerFunc(b.forward),
-	})
-	if err != nil {
+	}
+	if b.out, err = mqtt.New(b.outCfg); err != nil {
 		b.closeStores()
 		return nil, err
 	}
@@ -457,11 +475,28 @@ func (b *bridge) setLocal(up bool) {
 	}
 	if !up {
 		b.live.Store(false)
+		b.liveMu.Lock()
+		if b.liveCancel != nil {
+			b.liveCancel()
+		}
+		b.liveMu.Unlock()
 		b.out.Disconnect(b.ctx)
 		b.notifyState(false)
 		return
 	}
+	b.liveMu.Lock()
+	b.liveCtx, b.liveCancel = context.WithCancel(b.ctx)
+	b.liveMu.Unlock()
 	b.live.Store(true)
+	// A new client each time: the last one remembers the QoS 2 messages
+	// it was handed, and would not hand over again those that forward
+	// left unacknowledged (see forwarded).
+	out, err := mqtt.New(b.outCfg)
+	if err != nil {
+		b.log.Error("bridge: in-process client", "err", err)
+		return
+	}
+	b.out = out
 	present, err := b.out.Connect(b.ctx)
 	if err == nil && !b.subscribed {
 		err = b.subscribeLocal(present)
@@ -523,12 +558,24 @@ func (b *bridge) stop() {
 // connection first; the broker sends it again on the next.
 func (b *bridge) forward(m *mqtt.Message) {
 	if !b.live.Load() {
-		b.keepUnacked(nil)
+		b.keepUnacked(m, nil)
 		return
 	}
 	t, ok := b.cfg.outTopic(m.Topic)
 	if !ok {
 		return // a subscription of an older configuration, being removed
+	}
+	if m.QoS == packet.QoS2 {
+		b.liveMu.Lock()
+		if b.forwarded == nil {
+			b.forwarded = make(map[uint16]bool)
+		}
+		again := m.Duplicate && b.forwarded[m.PacketID]
+		b.forwarded[m.PacketID] = true
+		b.liveMu.Unlock()
+		if again {
+			return // handed over before; its PUBREC was lost
+		}
 	}
 	msg := mqtt.Message{Topic: t.toRemote(m.Topic), Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
 	if msg.QoS == packet.QoS2 && b.qos2.Load() == qos2Downgraded {
@@ -537,20 +584,26 @@ func (b *bridge) forward(m *mqtt.Message) {
 	if b.echo != nil && t.Direction == Both {
 		b.echo.add(msg.Topic, msg.Payload)
 	}
-	a, err := b.up.PublishAsync(b.ctx, msg)
+	b.liveMu.Lock()
+	ctx := b.liveCtx
+	b.liveMu.Unlock()
+	a, err := b.up.PublishAsync(ctx, msg)
 	if err != nil {
 		if b.unsendable(msg, err) {
 			return
 		}
-		b.keepUnacked(err)
+		b.keepUnacked(m, err)
 		return
 	}
 	wait := b.waitAck || (msg.QoS == packet.QoS2 && b.qos2.Load() == qos2Unknown)
 	if !wait {
 		return
 	}
-	err = a.Wait(b.ctx)
+	err = a.Wait(ctx)
 	switch {
+	case err != nil && ctx.Err() != nil && !b.waitAck:
+		// The connection was lost: up holds the message, and sends it
+		// again on the next.
 	case err == nil:
 		if msg.QoS == packet.QoS2 {
 			b.qos2.Store(qos2OK)
@@ -560,14 +613,14 @@ func (b *bridge) forward(m *mqtt.Message) {
 		b.qos2.Store(qos2Downgraded)
 		b.log.Warn("bridge: the remote broker does not support QoS 2 (it answered PUBACK); QoS 2 messages go out at QoS 1 from now on", "err", err)
 		msg.QoS = packet.QoS1
-		if a, err = b.up.PublishAsync(b.ctx, msg); err == nil && b.waitAck {
-			err = a.Wait(b.ctx)
+		if a, err = b.up.PublishAsync(ctx, msg); err == nil && b.waitAck {
+			err = a.Wait(ctx)
 		}
 		if err != nil && !b.unsendable(msg, err) {
-			b.keepUnacked(err)
+			b.keepUnacked(m, err)
 		}
 	case !b.unsendable(msg, err):
-		b.keepUnacked(err)
+		b.keepUnacked(m, err)
 	}
 }
 
@@ -583,11 +636,16 @@ func (b *bridge) unsendable(msg mqtt.Message, err error) bool {
 	return false
 }
 
-// keepUnacked closes the out client's connection so that the message its
-// handler got is not acknowledged.
-func (b *bridge) keepUnacked(err error) {
-	if b.ctx.Err() == nil && err != nil {
+// keepUnacked closes the out client's connection so that m, which its
+// handler got, is not acknowledged: this broker sends it again.
+func (b *bridge) keepUnacked(m *mqtt.Message, err error) {
+	if b.ctx.Err() == nil && err != nil && b.live.Load() {
 		b.log.Warn("bridge: message not handed to the remote broker; kept for the next connection", "err", err)
+	}
+	if m.QoS == packet.QoS2 {
+		b.liveMu.Lock()
+		delete(b.forwarded, m.PacketID)
+		b.liveMu.Unlock()
 	}
 	b.mu.Lock()
 	nc := b.outNC
