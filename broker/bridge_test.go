@@ -379,3 +379,95 @@ func shutdown(t *testing.T, s *Server) {
 		t.Fatal(err)
 	}
 }
+
+// onlyU lets the user u do everything, and nobody else anything.
+type onlyU struct{}
+
+func (onlyU) CanPublish(id Identity, _ string) bool   { return id.Username == "u" }
+func (onlyU) CanSubscribe(id Identity, _ string) bool { return id.Username == "u" }
+
+// TestBridgeSecurity: the bridge's in-process connections pass the
+// Authenticator and the Authorizer, which refuse every other client but u.
+func TestBridgeSecurity(t *testing.T) {
+	_, raddr := startServer(t, Config{})
+	remote, rgot := bridgeClient(t, raddr, "remote", "#")
+	auth := AuthenticatorFunc(func(_ context.Context, info ConnInfo) (string, error) {
+		if info.Username != "u" {
+			return "", ErrNotAuthorized
+		}
+		return "u", nil
+	})
+	b := testBridge(raddr, BridgeTopic{Pattern: "sensors/#", QoS: 1}, BridgeTopic{Pattern: "cmd/#", Direction: In, QoS: 1})
+	_, laddr := startServer(t, Config{Authenticator: auth, Authorizer: onlyU{}, Bridges: []Bridge{b}})
+	local, err := mqtt.New(mqtt.Config{Address: laddr, ClientID: "local", User: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer local.Disconnect(context.Background())
+	lgot := make(chan *mqtt.Message, 10)
+	if _, err := local.Subscribe(context.Background(), mqtt.HandlerFunc(func(m *mqtt.Message) { lgot <- m }),
+		mqtt.Subscription{Filter: "cmd/#", QoS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		publish(t, local, "sensors/1", "x", 1)
+		select {
+		case m := <-rgot:
+			if m.Topic != "sensors/1" {
+				continue
+			}
+		case <-time.After(100 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("sensors/1 did not go out")
+			}
+			continue
+		}
+		break
+	}
+	publish(t, remote, "cmd/x", "y", 1)
+	select {
+	case m := <-lgot:
+		if m.Topic != "cmd/x" {
+			t.Errorf("in: %s", m.Topic)
+		}
+	case <-time.After(wait):
+		t.Fatal("cmd/x did not come in")
+	}
+}
+
+// TestBridgeTopicsChanged: a topic removed from the configuration is
+// unsubscribed from the bridge's kept session at the next start.
+func TestBridgeTopicsChanged(t *testing.T) {
+	_, raddr := startServer(t, Config{})
+	dir := t.TempDir()
+	first, err := New(Config{PersistenceDir: dir, Bridges: []Bridge{testBridge(raddr, BridgeTopic{Pattern: "old/#", QoS: 1}, BridgeTopic{Pattern: "new/#", QoS: 1})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, first)
+	s, laddr := startServer(t, Config{PersistenceDir: dir, Bridges: []Bridge{testBridge(raddr, BridgeTopic{Pattern: "new/#", QoS: 1})}})
+	_, rgot := bridgeClient(t, raddr, "remote", "#")
+	pub, _ := bridgeClient(t, laddr, "pub", "")
+	deadline := time.Now().Add(wait)
+	for {
+		s.mu.Lock()
+		sess := s.sessions["local.edge-1"]
+		s.mu.Unlock()
+		sess.mu.Lock()
+		_, old := sess.subs["old/#"]
+		sess.mu.Unlock()
+		if !old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("old/# still subscribed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	publish(t, pub, "new/1", "n", 1)
+	expect(t, rgot, "new/1", "n")
+}
