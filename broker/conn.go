@@ -8,9 +8,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/nowait"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -26,7 +26,7 @@ type conn struct {
 	nc     net.Conn
 	remote string
 	tls    *tls.ConnectionState // nil without TLS; set before serve
-	raw    syscall.RawConn      // nc's descriptor, for writes that never wait; nil if it has none
+	raw    *nowait.Writer       // for writes that never wait; nil if nc has no descriptor
 
 	// Guarded by Server.mu: the connection's place among the pending
 	// ones (nil once its CONNECT is accepted, or it was evicted), its IP
@@ -71,7 +71,7 @@ type conn struct {
 
 func newConn(srv *Server, nc net.Conn) *conn {
 	c := &conn{
-		srv: srv, nc: nc, raw: rawConn(nc),
+		srv: srv, nc: nc, raw: nowait.New(nc),
 		done:     make(chan struct{}),
 		detached: make(chan struct{}),
 	}

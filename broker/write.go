@@ -330,7 +330,8 @@ func (w *write) sendNow(c *conn) bool {
 	if c.raw == nil {
 		return w.send(c, inlineWriteTimeout)
 	}
-	n, err := writeNow(c.raw, &w.bufs)
+	bufs, n, err := c.raw.Write(w.bufs)
+	w.bufs = bufs
 	c.srv.stats.bytesSent.Add(uint64(n))
 	if err != nil {
 		w.fail(c, err)

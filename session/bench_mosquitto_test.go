@@ -62,15 +62,16 @@ func measure(b *testing.B, n int, f func()) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/msg")
 }
 
-// BenchmarkMosquittoPublish: Publish in a loop, one message in flight,
-// and PublishAsync in a loop, MaxInflight 64 in flight in order, at QoS 1
-// and 2.
+// BenchmarkMosquittoPublish: Publish in a loop, at QoS 0 and with one
+// message in flight at QoS 1, and PublishAsync in a loop, MaxInflight 64
+// in flight in order, at QoS 1 and 2.
 func BenchmarkMosquittoPublish(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		qos   packet.QoS
 		async bool
 	}{
+		{"serial/qos0", packet.QoS0, false},
 		{"serial/qos1", packet.QoS1, false},
 		{"ordered/qos1", packet.QoS1, true},
 		{"ordered/qos2", packet.QoS2, true},

@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/petrel-mqtt/petrel/internal/nowait"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -38,6 +40,20 @@ type conn struct {
 	queue []outgoing
 	pings []pingWait    // Ping calls awaiting PINGRESP
 	kick  chan struct{} // 1-buffered: wakes the writer
+
+	// wmu is held by whoever writes to nc: the writer goroutine, from
+	// taking a batch until it is flushed, or a caller writing the queue
+	// itself while the writer is idle (see writeDirect). Whoever holds
+	// it takes from queue, so packets go out in the order queued. Lock
+	// order: qmu may be taken while holding wmu, never the reverse.
+	wmu      sync.Mutex
+	bw       *bufio.Writer  // on nc; wmu
+	raw      *nowait.Writer // for writeDirect; nil if nc is not plain TCP or Unix
+	wbuf     []byte         // writeDirect's copy; wmu
+	vec      [1][]byte      // writeDirect's vector: wbuf; wmu
+	direct   []outgoing     // writeDirect's batch; wmu
+	deadline time.Time      // the write deadline set last; wmu
+	lastSend atomic.Int64   // UnixNano of the latest write
 
 	pingReqs  atomic.Uint64 // PINGREQs written or being written
 	pingResps atomic.Uint64 // PINGRESPs read
@@ -114,7 +130,17 @@ func (c *Client) newConn(nc net.Conn, r *packet.Reader) *conn {
 		readDone:   make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 		deliveries: make(chan delivery, c.cfg.MessageQueue),
+		bw:         bufio.NewWriterSize(nc, 32<<10),
+		raw:        nowait.New(unwrap(nc)),
 	}
+}
+
+// unwrap returns the connection under the byte counting of Client.Stats.
+func unwrap(nc net.Conn) net.Conn {
+	if cc, ok := nc.(*countConn); ok {
+		return cc.Conn
+	}
+	return nc
 }
 
 // run starts the three goroutines.
@@ -179,13 +205,180 @@ func (cn *conn) waitCtx(ctx context.Context) error {
 // enqueue hands b to the writer without waiting. After the connection has
 // ended it drops b: the session state, not the queue, is what survives.
 func (cn *conn) enqueue(o outgoing) {
+	cn.add(o)
+	cn.wake()
+}
+
+// add queues o without waking the writer: the caller then calls push, or
+// wake.
+func (cn *conn) add(o outgoing) {
 	cn.qmu.Lock()
 	cn.queue = append(cn.queue, o)
 	cn.qmu.Unlock()
+}
+
+// wake wakes the writer.
+func (cn *conn) wake() {
 	select {
 	case cn.kick <- struct{}{}:
 	default:
 	}
+}
+
+// push sends what is queued: from the calling goroutine if nobody is
+// writing, else by waking the writer, which is busy and sends it with its
+// next batch. Only a caller of the API calls it, holding no lock of the
+// client: never the reader, which must not wait on the network to write
+// while the server may be waiting for it to read.
+func (cn *conn) push() {
+	if !cn.writeDirect() {
+		cn.wake()
+	}
+}
+
+// directMax bounds the bytes a caller writes itself at once (see
+// writeDirect): larger packets go to the writer, and the copy a caller
+// makes stays small.
+const directMax = 16 << 10
+
+// writeDirect writes the queue from the calling goroutine, if nobody else
+// is writing, and reports whether it wrote all of it. A message then
+// crosses no goroutine on its way out: a Publish at a low rate costs no
+// wake-up of the writer, while under load the writer is busy, callers
+// queue behind it, and it sends their packets in batches.
+//
+// It never waits: it copies the packets (at most directMax bytes) and
+// writes what the socket takes at once (package nowait); the rest goes
+// back to the front of the queue, for the writer. So a caller is never
+// stuck on a server that does not read, whatever its context. Only plain
+// TCP and Unix connections allow it; on others the writer writes.
+func (cn *conn) writeDirect() bool {
+	if cn.raw == nil || !cn.wmu.TryLock() {
+		return false
+	}
+	defer cn.wmu.Unlock()
+	if cn.cause() != nil {
+		// Ended: what is queued stays unwritten, as the writer leaves it.
+		// The session re-sends its flows on the next connection, and
+		// acknowledged ones may have given their buffers back already.
+		return true
+	}
+	batch, more := cn.takeSome(cn.direct[:0], directMax)
+	if len(batch) == 0 {
+		cn.direct = batch
+		return !more
+	}
+	// A copy is written, not the packets: once written, a flow may be
+	// acknowledged and its buffer reused before the write returns.
+	buf := cn.wbuf[:0]
+	for i := range batch {
+		cn.c.stats.wrote(batch[i].bytes())
+		buf = append(buf, batch[i].bytes()...)
+	}
+	cn.wbuf = buf
+	cn.vec[0] = buf
+	_, n, err := cn.raw.Write(cn.vec[:])
+	cn.vec[0] = nil
+	cn.c.stats.bytesSent.Add(uint64(n))
+	if n > 0 {
+		cn.lastSend.Store(time.Now().UnixNano())
+	}
+	done := batch
+	if err == nil && n < len(buf) {
+		done = cn.requeue(batch, n) // the socket is full
+		more = true
+	}
+	cn.finishBatch(done, err)
+	clear(batch)
+	cn.direct = batch[:0]
+	return !more
+}
+
+// takeSome moves queued packets to batch, in order, as long as their
+// bytes stay within max, and reports whether any are left in the queue.
+func (cn *conn) takeSome(batch []outgoing, max int) ([]outgoing, bool) {
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	n, size := 0, 0
+	for n < len(cn.queue) {
+		size += len(cn.queue[n].bytes())
+		if size > max {
+			break
+		}
+		n++
+	}
+	batch = append(batch, cn.queue[:n]...)
+	rest := copy(cn.queue, cn.queue[n:])
+	clear(cn.queue[rest:])
+	cn.queue = cn.queue[:rest]
+	return batch, rest > 0
+}
+
+// requeue puts back at the front of the queue the packets of batch that
+// the first n bytes of its copy do not cover: the rest of one cut short,
+// copied, then those not begun. It returns the packets written whole.
+func (cn *conn) requeue(batch []outgoing, n int) []outgoing {
+	k, off := 0, 0
+	for ; k < len(batch); k++ {
+		l := len(batch[k].bytes())
+		if off+l > n {
+			break
+		}
+		off += l
+	}
+	whole := k
+	back := make([]outgoing, 0, len(batch)-k)
+	if off < n { // packet k was cut short
+		o := &batch[k]
+		back = append(back, outgoing{b: slices.Clone(o.bytes()[n-off:]), done: o.done})
+		if o.pool {
+			putBuf(o.b)
+		}
+		k++
+	}
+	back = append(back, batch[k:]...)
+	cn.qmu.Lock()
+	cn.queue = append(back, cn.queue...)
+	cn.qmu.Unlock()
+	return batch[:whole]
+}
+
+// extendDeadline moves the write deadline to the keep alive plus
+// PingTimeout from now, when less than half of that is left: a write that
+// long stuck means the server is gone. Setting a deadline costs a timer
+// change in the runtime, so most writes keep the one they find. wmu must
+// be held.
+func (cn *conn) extendDeadline(now time.Time) {
+	cfg := &cn.c.cfg
+	if cfg.KeepAlive <= 0 {
+		return
+	}
+	d := cfg.KeepAlive + cfg.PingTimeout
+	if cn.deadline.Sub(now) < d/2 {
+		cn.deadline = now.Add(d)
+		cn.nc.SetWriteDeadline(cn.deadline)
+	}
+}
+
+// finishBatch reports the outcome of writing batch: to its waiters, and,
+// if it failed, by ending the connection. It gives the pooled buffers back
+// and clears batch's entries.
+func (cn *conn) finishBatch(batch []outgoing, err error) error {
+	if err != nil {
+		// The waiters learn that the connection is lost, and why.
+		cn.close(fmt.Errorf("mqtt: write: %w", err))
+		err = cn.lostErr()
+	}
+	for i := range batch {
+		if batch[i].done != nil {
+			batch[i].done <- err
+		}
+		if batch[i].pool {
+			putBuf(batch[i].b)
+		}
+		batch[i] = outgoing{}
+	}
+	return err
 }
 
 var errChanPool = sync.Pool{New: func() any { return make(chan error, 1) }}
@@ -198,7 +391,8 @@ func (cn *conn) send(ctx context.Context, b []byte) error {
 
 func (cn *conn) sendPooled(ctx context.Context, b []byte, pool bool) error {
 	done := errChanPool.Get().(chan error)
-	cn.enqueue(outgoing{b: b, done: done, pool: pool})
+	cn.add(outgoing{b: b, done: done, pool: pool})
+	cn.push()
 	select {
 	case err := <-done:
 		errChanPool.Put(done)
@@ -299,7 +493,7 @@ func (cn *conn) noteIn() {
 // when the reader last went on reading, whichever is later.
 func (cn *conn) writeLoop() {
 	cfg := &cn.c.cfg
-	bw := bufio.NewWriterSize(cn.nc, 32<<10)
+	bw := cn.bw
 	keepAlive := cfg.KeepAlive
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -308,9 +502,9 @@ func (cn *conn) writeLoop() {
 	} else {
 		timer.Reset(keepAlive)
 	}
-	lastSend := time.Now()
+	cn.lastSend.Store(time.Now().UnixNano())
 	var (
-		batch []outgoing // written to bw, not yet flushed
+		batch []outgoing // written to bw, not yet flushed; wmu is held while it is not empty
 		held  time.Time  // when the held batch was first held, or zero
 		kinds uint8      // the hold kinds of the batch's packets, a bit each
 	)
@@ -322,12 +516,13 @@ func (cn *conn) writeLoop() {
 		case <-timer.C:
 		}
 		n := len(batch)
+		if n == 0 {
+			cn.wmu.Lock() // after a caller's own write, if one is under way
+		}
 		batch = cn.take(batch)
 		var err error
 		if len(batch) > n {
-			if keepAlive > 0 {
-				cn.nc.SetWriteDeadline(time.Now().Add(keepAlive + cfg.PingTimeout))
-			}
+			cn.extendDeadline(time.Now())
 			// Let the goroutines woken by the last write (publishers, the
 			// reader's acknowledgements) queue more: one system call then
 			// carries many packets.
@@ -338,8 +533,8 @@ func (cn *conn) writeLoop() {
 						kinds |= 1 << holdNever // somebody waits for it
 					}
 					if err == nil {
-						_, err = bw.Write(o.bytes())
 						cn.c.stats.wrote(o.bytes())
+						_, err = bw.Write(o.bytes())
 					}
 				}
 				n = len(batch)
@@ -366,29 +561,18 @@ func (cn *conn) writeLoop() {
 			if err == nil {
 				err = bw.Flush()
 			}
-			lastSend = now
-			if err != nil {
-				// The waiters learn that the connection is lost, and why.
-				cn.close(fmt.Errorf("mqtt: write: %w", err))
-				err = cn.lostErr()
-			}
-			for i := range batch {
-				if batch[i].done != nil {
-					batch[i].done <- err
-				}
-				if batch[i].pool {
-					putBuf(batch[i].b)
-				}
-				batch[i] = outgoing{}
-			}
+			cn.lastSend.Store(now.UnixNano())
+			err = cn.finishBatch(batch, err)
 			batch, held, kinds = batch[:0], time.Time{}, 0
 			if err != nil {
 				return
 			}
 		}
+		cn.wmu.Unlock()
 		if keepAlive <= 0 {
 			continue
 		}
+		lastSend := time.Unix(0, cn.lastSend.Load())
 		sent := cn.pingSent.Load()
 		if sent != 0 && !cn.readerBlocked.Load() && now.Sub(time.Unix(0, max(sent, cn.unblocked.Load()))) >= cfg.PingTimeout {
 			cn.close(ErrPingTimeout)
@@ -402,12 +586,16 @@ func (cn *conn) writeLoop() {
 				cn.pingSent.Store(sent)
 			}
 			cn.pingReqs.Add(1)
-			cn.nc.SetWriteDeadline(now.Add(keepAlive + cfg.PingTimeout))
-			if _, err := cn.nc.Write(pingreq); err != nil {
+			cn.wmu.Lock()
+			cn.extendDeadline(now)
+			_, err := cn.nc.Write(pingreq)
+			cn.wmu.Unlock()
+			if err != nil {
 				cn.close(fmt.Errorf("mqtt: write PINGREQ: %w", err))
 				return
 			}
 			lastSend = now
+			cn.lastSend.Store(now.UnixNano())
 		}
 		wait := lastSend.Add(keepAlive).Sub(now)
 		if sent != 0 && !cn.readerBlocked.Load() {

@@ -40,6 +40,12 @@
 // server's sends back up (memory stays bounded). A received QoS 1 or QoS 2
 // message is acknowledged after its handlers return.
 //
+// A Publish while the writer is idle writes its packet itself, on plain
+// TCP, without waiting: the message crosses no goroutine on its way out,
+// and what the socket does not take at once goes back to the writer, in
+// order. Under load, and with many QoS 1 or 2 messages in flight, callers
+// queue behind the writer, which sends their packets in batches.
+//
 // # Never losing a message
 //
 // With Config.Reconnect the client re-establishes a lost connection by

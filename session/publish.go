@@ -167,6 +167,7 @@ func (c *Client) startFlow(ctx context.Context, qos packet.QoS, buf []byte, n in
 		putBuf(buf)
 		return nil, err
 	}
+	var sentOn *conn
 	_, err := c.register(ctx, true, func(id uint16) {
 		f.id = id
 		buf[len(buf)-n-2] = byte(id >> 8)
@@ -176,8 +177,16 @@ func (c *Client) startFlow(ctx context.Context, qos packet.QoS, buf []byte, n in
 		c.flows[id] = f
 		if cn := c.current(); cn != nil && !f.storing {
 			c.sendFlow(cn, f)
+			sentOn = cn
 		}
 	})
+	if sentOn != nil {
+		if len(c.inflight) >= holdFlows {
+			sentOn.wake() // many in flight: the writer batches them
+		} else {
+			sentOn.push() // written here if the writer is idle
+		}
+	}
 	if err != nil {
 		c.mu.Lock()
 		c.unplace(f)
@@ -255,18 +264,21 @@ func (c *Client) storeFlow(f *flow) error {
 	f.storing = false
 	if cn := c.current(); cn != nil && !f.sent && c.flows[f.id] == f {
 		c.sendFlow(cn, f)
+		cn.wake()
 	}
 	return nil
 }
 
-// sendFlow hands f's PUBLISH to cn for the first time. c.mu must be held.
+// sendFlow queues f's PUBLISH on cn for the first time; the caller then
+// has it written (cn.push once c.mu is released, or cn.wake). c.mu must
+// be held.
 func (c *Client) sendFlow(cn *conn, f *flow) {
 	f.sent = true
 	f.sentOn, f.inMark = cn, cn.packetsIn.Load()
 	c.unqueue(&f.queued)
 	// The writer may send buf while the session keeps it for re-sending;
 	// neither writes to it.
-	cn.enqueue(outgoing{b: f.buf, hold: holdOwn})
+	cn.add(outgoing{b: f.buf, hold: holdOwn})
 }
 
 // publish0 sends a QoS 0 message: at once if connected; while

@@ -178,6 +178,7 @@ func (c *Client) start(nc net.Conn, r *packet.Reader, src *firstBytes, sessionPr
 			c.sendFlow(cn, f)
 		}
 	}
+	cn.wake() // for the flows sendFlow queued
 	c.conn, c.last = cn, cn
 	c.wakeFreed() // QoS 0 messages waiting for a connection
 	c.mu.Unlock()
