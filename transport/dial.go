@@ -39,11 +39,21 @@ type Dialer struct {
 	// DefaultTimeout; a negative value leaves only the context's deadline.
 	Timeout time.Duration
 
-	// Proxy, if not nil, returns the HTTP proxy through which to reach the
+	// Proxy, if not nil, returns the proxy through which to reach the
 	// broker at the given address (as ParseAddress returns it), or nil for
-	// a direct connection. The tunnel is opened with HTTP CONNECT; only
-	// http:// proxy URLs are supported, with optional user:password for
-	// Basic authentication. ProxyFromEnvironment reads the usual variables.
+	// a direct connection. Three kinds of proxy URL are supported, each
+	// with optional user:password:
+	//
+	//   - http://host[:port] (port 80): the tunnel is opened with HTTP
+	//     CONNECT, with Basic authentication;
+	//   - socks5h://host[:port] (port 1080): SOCKS5 (RFC 1928), the proxy
+	//     resolving the broker's host name, with username/password
+	//     authentication (RFC 1929), as mosquitto_pub --proxy;
+	//   - socks5://host[:port]: SOCKS5, the client resolving the name
+	//     (with NetDialer's Resolver) and sending the IP address.
+	//
+	// A refusal by a SOCKS5 proxy is a *SOCKSError. ProxyFromEnvironment
+	// reads the usual variables.
 	Proxy func(address *url.URL) (*url.URL, error)
 
 	// Header holds extra HTTP headers for the WebSocket upgrade request,
@@ -154,7 +164,11 @@ func (d *Dialer) Dial(ctx context.Context, address string) (net.Conn, error) {
 		return nil, setupFailed(op, err)
 	}
 
-	if proxy != nil {
+	if proxy != nil && isSOCKS(proxy) {
+		if err := socksConnect(ctx, conn, proxy, u.Host, nd.Resolver); err != nil {
+			return abort("proxy", err)
+		}
+	} else if proxy != nil {
 		pc, err := proxyConnect(conn, proxy, u.Host)
 		if err != nil {
 			return abort("proxy", err)

@@ -1,7 +1,9 @@
 // Package transport opens the network connection that carries MQTT: plain
 // TCP, TLS, WebSocket or WebSocket over TLS, optionally through an HTTP
-// CONNECT proxy. It knows nothing about MQTT packets; it returns a
-// net.Conn that carries them, and the session layer does the rest.
+// CONNECT proxy or a SOCKS5 proxy (RFC 1928, with RFC 1929's
+// username/password authentication). It knows nothing about MQTT
+// packets; it returns a net.Conn that carries them, and the session layer
+// does the rest.
 //
 // A broker address is a URL whose scheme picks the transport: tcp:// or
 // mqtt:// (port 1883), ssl://, tls:// or mqtts:// (8883), ws:// (80) and
@@ -35,10 +37,10 @@
 // # Deadlines
 //
 // One deadline covers the whole set-up of a connection (TCP connect, proxy
-// CONNECT, TLS handshake, WebSocket upgrade): the earlier of the context's
-// deadline and Dialer.Timeout from the start. Once Dial returns, the
-// connection has no deadline; SetDeadline and its kin work as for any
-// net.Conn.
+// CONNECT or SOCKS5 exchange, TLS handshake, WebSocket upgrade): the
+// earlier of the context's deadline and Dialer.Timeout from the start.
+// Once Dial returns, the connection has no deadline; SetDeadline and its
+// kin work as for any net.Conn.
 //
 // # Concurrency
 //

@@ -35,12 +35,13 @@ func (e *AddressError) Error() string {
 func (e *AddressError) Unwrap() error { return e.Err }
 
 // DialError reports a failed step of setting up a connection: the TCP
-// connect, the proxy CONNECT exchange, the TLS handshake or the WebSocket
-// upgrade. When the set-up deadline passed or the context was cancelled,
-// Err matches context.DeadlineExceeded or context.Canceled with errors.Is.
-// A failed server certificate verification wraps the crypto/x509 error
-// (x509.HostnameError, x509.UnknownAuthorityError,
-// x509.CertificateInvalidError), which errors.As recovers.
+// connect, the proxy's exchange (HTTP CONNECT or SOCKS5), the TLS
+// handshake or the WebSocket upgrade. When the set-up deadline passed or
+// the context was cancelled, Err matches context.DeadlineExceeded or
+// context.Canceled with errors.Is. A failed server certificate
+// verification wraps the crypto/x509 error (x509.HostnameError,
+// x509.UnknownAuthorityError, x509.CertificateInvalidError), which
+// errors.As recovers.
 type DialError struct {
 	Address string // the broker address given to Dial
 	Op      string // "tls config", "connect", "proxy", "tls handshake" or "websocket handshake"

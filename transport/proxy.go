@@ -33,15 +33,18 @@ func ProxyFromEnvironment(address *url.URL) (*url.URL, error) {
 
 // proxyAddr checks a proxy URL and returns the host:port to dial.
 func proxyAddr(proxy *url.URL) (string, error) {
-	if proxy.Scheme != "http" {
-		return "", fmt.Errorf("mqtt: proxy %s: scheme %q not supported (want http)", proxy.Redacted(), proxy.Scheme)
+	port := "80"
+	switch {
+	case isSOCKS(proxy):
+		port = "1080"
+	case proxy.Scheme != "http":
+		return "", fmt.Errorf("mqtt: proxy %s: scheme %q not supported (want http, socks5h or socks5)", proxy.Redacted(), proxy.Scheme)
 	}
 	if proxy.Hostname() == "" {
 		return "", fmt.Errorf("mqtt: proxy %s: missing host", proxy.Redacted())
 	}
-	port := proxy.Port()
-	if port == "" {
-		port = "80"
+	if p := proxy.Port(); p != "" {
+		port = p
 	}
 	return net.JoinHostPort(proxy.Hostname(), port), nil
 }

@@ -91,8 +91,8 @@ func TestDialProxy(t *testing.T) {
 	if de, ok := errors.AsType[*DialError](err); !ok || de.Op != "proxy" || !strings.Contains(err.Error(), "407") {
 		t.Errorf("without credentials: %v, want the proxy's 407", err)
 	}
-	proxyURL.Scheme = "socks5"
-	if _, err := d.Dial(context.Background(), "mqtt://broker.example"); err == nil || !strings.Contains(err.Error(), "socks5") {
+	proxyURL.Scheme = "socks4"
+	if _, err := d.Dial(context.Background(), "mqtt://broker.example"); err == nil || !strings.Contains(err.Error(), "socks4") {
 		t.Errorf("socks5 proxy: %v, want an error naming the scheme", err)
 	}
 }

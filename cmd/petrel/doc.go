@@ -29,7 +29,9 @@
 // key may be encrypted: its password comes from --key-password, the
 // environment variable PETREL_KEY_PASSWORD, or a prompt without echo when
 // standard input is a terminal on Linux), or --insecure, which skips the
-// verification of the server's certificate and says so loudly.
+// verification of the server's certificate and says so loudly. --proxy
+// connects through a SOCKS5 proxy, socks5h://[user[:password]@]host[:port],
+// as mosquitto's clients do.
 //
 // # Reconnecting
 //
@@ -127,4 +129,7 @@
 // and --ws-path the HTTP path. sub -U may be given without -t, as the
 // manual says (mosquitto_sub 2.0.11 refuses it). sub -F refuses an unknown
 // strftime letter after '@' (mosquitto_sub hands it to strftime).
+// --proxy also takes socks5:// (petrel resolves the broker's name) and
+// http:// (an HTTP proxy that allows CONNECT); mosquitto's take
+// socks5h:// only.
 package main

@@ -32,6 +32,7 @@ type connFlags struct {
 	willRetain        bool
 	caFile, cert, key string
 	caPath, tlsVer    string // --capath, --tls-version
+	proxyURL          string // --proxy
 	keyPassword       string
 	insecure, useTLS  bool
 	connectTimeout    time.Duration
@@ -80,6 +81,7 @@ func newFlagSet(command string, f *connFlags) *flag.FlagSet {
 	fs.StringVar(&f.caFile, "cafile", "", "")
 	fs.StringVar(&f.caPath, "capath", "", "")
 	fs.StringVar(&f.tlsVer, "tls-version", "", "")
+	fs.StringVar(&f.proxyURL, "proxy", "", "")
 	fs.StringVar(&f.cert, "cert", "", "")
 	fs.StringVar(&f.key, "key", "", "")
 	fs.StringVar(&f.keyPassword, "key-password", "", "")
@@ -198,6 +200,9 @@ func (f *connFlags) config(ctx context.Context, e *env) (session.Config, error) 
 		return cfg, err
 	}
 	if err := f.tls(ctx, e, &cfg); err != nil {
+		return cfg, err
+	}
+	if err := f.proxy(&cfg); err != nil {
 		return cfg, err
 	}
 	if f.debug {

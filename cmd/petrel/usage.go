@@ -127,6 +127,14 @@ Broker:
                     mqtts:// (TLS), ws:// (WebSocket) and wss://; the path is
                     the topic, percent-decoded (mqtt://host/a%20b/# is "a b/#")
   --ws-path path    the HTTP path of a ws:// or wss:// URL (default /mqtt)
+  --proxy url       connect through a proxy, as mosquitto's --proxy:
+                    socks5h://[user[:password]@]host[:port], SOCKS5 (port
+                    1080 by default), the proxy resolving the broker's name;
+                    petrel's own: socks5://... (petrel resolves the name)
+                    and http://[user[:password]@]host[:port], an HTTP proxy
+                    that allows CONNECT (port 80 by default). TLS and
+                    WebSocket go through the tunnel. %40, %3A and %25 in
+                    the user name or password are @, : and %
   -V version        the protocol version: only mqttv311 (or 311)
   --connect-timeout t
                     how long connecting may take: seconds ("10") or a
