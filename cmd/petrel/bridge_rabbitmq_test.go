@@ -85,3 +85,64 @@ keepalive_interval 10
 	}
 	t.Logf("node 1 restarted in %v", n1.BootTime().Round(100*time.Millisecond))
 }
+
+// TestRabbitMQBridgeOutage (make soak: PETREL_SOAK=1; the cluster's
+// restart takes two minutes): the whole cluster is stopped for 10 s while
+// messages stream into petrel broker, and petrel broker is SIGKILLed and
+// restarted during the outage; every message reaches the subscriber on
+// node 3 once the cluster is back.
+func TestRabbitMQBridgeOutage(t *testing.T) {
+	if os.Getenv("PETREL_SOAK") == "" {
+		t.Skip("the whole cluster's restart takes two minutes: run with PETREL_SOAK=1 (make soak)")
+	}
+	c := rabbitmqtest.Shared(t)
+	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
+	id := fmt.Sprintf("petrel-bridge-outage-%d", os.Getpid())
+	const n, rate = 3000, 100
+	got := newCounter(n)
+	count := session.HandlerFunc(func(m *session.Message) { got.add(string(m.Payload)) })
+	sub := bridgeClient(t, n3.Addr(), id+"-sub", count)
+	if _, err := sub.Subscribe(t.Context(), count, session.Subscription{Filter: id + "/#", QoS: packet.QoS1}); err != nil {
+		t.Fatal(err)
+	}
+	pb := startBridgeBroker(t, fmt.Sprintf(`
+connection cluster
+address %s %s %s
+topic %s/# out 1
+remote_clientid %s
+restart_timeout 1 5
+keepalive_interval 10
+`, n1.Addr(), n2.Addr(), n3.Addr(), id, id))
+	pb.waitLog("bridge: connected to the remote broker", 30*time.Second)
+
+	pub := bridgeClient(t, pb.addr, id+"-pub", nil)
+	began := time.Now()
+	var stopped, killed, restarted time.Duration
+	restartDone := make(chan error, 1)
+	publishPaced(t, pub, id+"/x", packet.QoS1, n, rate, map[int]func(){
+		n / 6: func() { // 5 s in
+			for _, nd := range []*rabbitmqtest.Node{n1, n2, n3} {
+				nd.Stop()
+			}
+			stopped = time.Since(began)
+		},
+		n/6 + rate*5: func() {
+			pb.kill()
+			killed = time.Since(began)
+		},
+		n/6 + rate*10: func() {
+			go func() {
+				restartDone <- c.Restart()
+				restarted = time.Since(began)
+			}()
+		},
+	})
+	if err := <-restartDone; err != nil {
+		t.Fatal(err)
+	}
+	dups := waitAll(t, "QoS 1 through the cluster's outage", got, n, 5*time.Minute)
+	t.Logf("%d QoS 1 messages at %d/s into petrel broker; the cluster stopped at %v, petrel broker SIGKILLed and restarted at %v, "+
+		"the cluster restarted from %v to %v; all on node 3 at %v; %d duplicates",
+		n, rate, stopped.Round(time.Millisecond), killed.Round(time.Millisecond), (stopped + 10*time.Second).Round(time.Second),
+		restarted.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), dups)
+}
