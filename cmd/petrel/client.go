@@ -63,7 +63,9 @@ func newClient(cfg session.Config) (*session.Client, error) {
 // connect connects c; a failure has exit code 2 and says why, naming the
 // CONNACK return code when the broker refused.
 func connect(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client) error {
-	if f.broker != nil {
+	if f.unixPath != "" {
+		log.Debug("petrel: connecting", "unix", f.unixPath)
+	} else if f.broker != nil {
 		log.Debug("petrel: connecting", "broker", f.broker.redacted)
 	} else if addr, err := transport.Address(f.host, f.port, f.tlsOn()); err == nil {
 		log.Debug("petrel: connecting", "broker", addr)

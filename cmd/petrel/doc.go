@@ -31,7 +31,8 @@
 // standard input is a terminal on Linux), or --insecure, which skips the
 // verification of the server's certificate and says so loudly. --proxy
 // connects through a SOCKS5 proxy, socks5h://[user[:password]@]host[:port],
-// as mosquitto's clients do.
+// as mosquitto's clients do; --unix PATH connects over a Unix socket
+// instead of TCP.
 //
 // # Reconnecting
 //

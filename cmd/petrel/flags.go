@@ -33,6 +33,7 @@ type connFlags struct {
 	caFile, cert, key string
 	caPath, tlsVer    string // --capath, --tls-version
 	proxyURL          string // --proxy
+	unixPath          string // --unix
 	keyPassword       string
 	insecure, useTLS  bool
 	connectTimeout    time.Duration
@@ -82,6 +83,7 @@ func newFlagSet(command string, f *connFlags) *flag.FlagSet {
 	fs.StringVar(&f.caPath, "capath", "", "")
 	fs.StringVar(&f.tlsVer, "tls-version", "", "")
 	fs.StringVar(&f.proxyURL, "proxy", "", "")
+	fs.StringVar(&f.unixPath, "unix", "", "")
 	fs.StringVar(&f.cert, "cert", "", "")
 	fs.StringVar(&f.key, "key", "", "")
 	fs.StringVar(&f.keyPassword, "key-password", "", "")
@@ -215,6 +217,9 @@ func (f *connFlags) config(ctx context.Context, e *env) (session.Config, error) 
 func (f *connFlags) address(cfg *session.Config) error {
 	if f.wsPath != "" && f.url == "" {
 		return usageErr("--ws-path needs a ws:// or wss:// URL in -L")
+	}
+	if f.set["unix"] {
+		return f.unixSocket(cfg)
 	}
 	if f.url == "" {
 		return f.hosts(cfg)

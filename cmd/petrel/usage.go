@@ -127,6 +127,9 @@ Broker:
                     mqtts:// (TLS), ws:// (WebSocket) and wss://; the path is
                     the topic, percent-decoded (mqtt://host/a%20b/# is "a b/#")
   --ws-path path    the HTTP path of a ws:// or wss:// URL (default /mqtt)
+  --unix path       connect over the Unix socket at path, as mosquitto's
+                    --unix, instead of -h, -p and -L; plain MQTT only (no
+                    TLS, no --proxy)
   --proxy url       connect through a proxy, as mosquitto's --proxy:
                     socks5h://[user[:password]@]host[:port], SOCKS5 (port
                     1080 by default), the proxy resolving the broker's name;
