@@ -13,7 +13,8 @@
 // pub connects, publishes one message (-m, -f, -s or -n) or each line of
 // standard input (-l, in order, up to -M lines awaiting acknowledgement at
 // once, 20 by default as mosquitto_pub's), waits for each acknowledgement
-// at QoS 1 and 2, and disconnects. sub subscribes to one or more filters (-t, repeatable) and
+// at QoS 1 and 2, and disconnects; with -l and standard error on a
+// terminal, it keeps a progress line there. sub subscribes to one or more filters (-t, repeatable) and
 // prints each message on standard output as "payload\n", or "topic
 // payload\n" with -v, in arrival order, one write per message so that a
 // pipe sees it at once; it runs until -C messages, -E (once subscribed),

@@ -22,11 +22,14 @@ type env struct {
 	// to stderr. It is nil when standard input is not a terminal: then an
 	// encrypted key's password must come from a flag or the environment.
 	password func(ctx context.Context, prompt string) ([]byte, error)
+	// stderrTerminal is set when standard error is a terminal: pub -l
+	// then keeps a progress line there.
+	stderrTerminal bool
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr)}
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		e.password = func(ctx context.Context, prompt string) ([]byte, error) {
 			return readPassword(ctx, os.Stdin, os.Stderr, prompt)

@@ -116,6 +116,12 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 	if err != nil {
 		return err
 	}
+	var prog *progress
+	if p.lines {
+		var stop func()
+		e, prog, stop = startProgress(e, f.qos == 0)
+		defer stop()
+	}
 	cfg, err := f.config(ctx, e)
 	if err != nil {
 		return err
@@ -160,7 +166,7 @@ func pub(ctx context.Context, e *env, f *connFlags, p *pubFlags) error {
 	msg := session.Message{Topic: topic, QoS: packet.QoS(f.qos), Retain: p.retain}
 	losses := w.losses.Load()
 	if p.lines {
-		err = publishLines(ctx, f, log, c, w, msg, e.stdin)
+		err = publishLines(ctx, f, log, c, w, msg, e.stdin, prog)
 	} else {
 		msg.Payload = payload
 		err = publishRepeated(ctx, f, log, c, w, msg, p)
@@ -303,7 +309,10 @@ func confirmQoS0(ctx context.Context, f *connFlags, c *session.Client, w *watche
 // Lines are read on a goroutine, so that a signal or -W ends the run while
 // r blocks; that goroutine stays blocked in Read until r has more input or
 // ends (the process exits soon after anyway).
-func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message, r io.Reader) error {
+//
+// prog, if not nil, counts the lines read, sent and acknowledged for the
+// progress line.
+func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message, r io.Reader, prog *progress) error {
 	lines := make(chan []byte)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -317,6 +326,7 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 				if line[len(line)-1] == '\n' {
 					line = line[:len(line)-1]
 				}
+				prog.lineRead()
 				select {
 				case lines <- line:
 				case <-stop:
@@ -331,9 +341,20 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 			}
 		}
 	}()
-	p := pipeline{f: f, log: log, c: c, w: w, m: m}
+	p := pipeline{f: f, log: log, c: c, w: w, m: m, prog: prog}
 	for {
+		// The oldest line awaiting its acknowledgement: taken off as soon
+		// as it is acknowledged, not only at the next line, so that the
+		// progress line counts it while standard input is quiet.
+		var oldest <-chan struct{}
+		if len(p.pending) > 0 {
+			oldest = p.pending[0].ack.Done()
+		}
 		select {
+		case <-oldest:
+			if err := p.reap(ctx, false); err != nil {
+				return err
+			}
 		case line, ok := <-lines:
 			if !ok {
 				if err := p.drain(ctx); err != nil {
@@ -365,6 +386,7 @@ type pipeline struct {
 	m       session.Message
 	n       int        // lines handed over
 	pending []inflight // oldest first
+	prog    *progress  // nil without a progress line
 }
 
 // inflight is a line handed over, awaiting its acknowledgement.
@@ -379,6 +401,7 @@ func (p *pipeline) publish(ctx context.Context, line []byte) error {
 	m.Payload = line
 	if m.QoS == packet.QoS0 {
 		p.n++
+		p.prog.lineSent()
 		return publish(ctx, p.f, p.log, p.c, p.w, m)
 	}
 	if err := p.reap(ctx, false); err != nil {
@@ -389,6 +412,7 @@ func (p *pipeline) publish(ctx context.Context, line []byte) error {
 		return publishErr(ctx, p.f, p.w, m, err)
 	}
 	p.n++
+	p.prog.lineSent()
 	p.pending = append(p.pending, inflight{a, line})
 	return nil
 }
@@ -422,10 +446,12 @@ func (p *pipeline) reap(ctx context.Context, all bool) error {
 				if err := publish(ctx, p.f, p.log, p.c, p.w, m); err != nil {
 					return err
 				}
+				p.prog.lineAcked()
 				continue
 			}
 			return publishErr(ctx, p.f, p.w, m, err)
 		}
+		p.prog.lineAcked()
 	}
 	return nil
 }

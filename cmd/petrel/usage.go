@@ -34,7 +34,10 @@ Message:
   -l                send each line of standard input as a message, without
                     its "\n" (an empty line is an empty message), until end
                     of input, in order; at QoS 1 and 2 up to -M lines await
-                    their acknowledgement at once
+                    their acknowledgement at once. When standard error is a
+                    terminal, a line there shows, once a second, the lines
+                    read, sent and acknowledged and the rate (cleared at
+                    the end; petrel's own)
   -M n              with -l at QoS 1 and 2: how many lines may await their
                     acknowledgement at once, sent in order (default 20, as
                     mosquitto_pub's -M); the run fails if any line does
