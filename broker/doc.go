@@ -197,8 +197,15 @@
 // log is, every PersistInterval), which it sends again, in order, after
 // a reconnection or a restart of the broker; with PersistenceDir and
 // CleanSession true, once the remote broker acknowledged it (one round
-// trip per message). So at QoS 1 no message is lost across a SIGKILL of
-// the broker, and a message in flight then may go out twice.
+// trip per message); without PersistenceDir, in its memory, as the
+// broker's own state is. The remote client takes at most 256 messages
+// while it reconnects; the rest wait in the bridge's session. So at QoS 1
+// no message is lost across a SIGKILL of the broker, and the one being
+// handed over then may go out twice; QoS 2 goes out once through
+// reconnections (the bridge remembers which QoS 2 messages of its session
+// it forwarded, and does not forward again one the broker sends again
+// because the acknowledgement was lost), once but for that one message
+// across a SIGKILL.
 //
 // QoS. A message goes out at the QoS this broker delivered it to the
 // bridge with: the lower of its own and its topic's. A remote broker that
