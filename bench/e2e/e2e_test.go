@@ -24,7 +24,7 @@ const (
 )
 
 var (
-	flagPeers    = flag.String("e2e.peers", "petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients", "peers to run, comma-separated")
+	flagPeers    = flag.String("e2e.peers", "petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients", "peers to run, comma-separated")
 	flagQoS      = flag.String("e2e.qos", "0,1,2", "QoS levels to run, comma-separated")
 	flagReps     = flag.Int("e2e.reps", 3, "runs of each case and peer; the table shows medians")
 	flagWindow   = flag.Int("e2e.window", 64, "messages each publisher may have in flight (Petrel's MaxInflight and publishing goroutines, paho's outstanding tokens, mosquitto_pub -M)")
@@ -45,7 +45,7 @@ var (
 func TestE2E(t *testing.T) {
 	peers := strings.Split(*flagPeers, ",")
 	for _, p := range peers {
-		if !slices.Contains([]string{"petrel", "petrel-ordered", "petrel-serial", "paho", "mosquitto-clients"}, p) {
+		if !slices.Contains([]string{"petrel", "petrel-ordered", "petrel-serial", "paho", "mosquitto-clients", "petrel-clients"}, p) {
 			t.Fatalf("-e2e.peers: unknown peer %q", p)
 		}
 	}
@@ -95,6 +95,8 @@ func TestE2E(t *testing.T) {
 					r, err = runPaho(ctx, b, c, *flagProfile)
 				case "mosquitto-clients":
 					r, err = runMosquittoClients(ctx, t, b, c)
+				case "petrel-clients":
+					r, err = runPetrelClients(ctx, t, b, c)
 				}
 				if err != nil {
 					t.Errorf("%s, QoS %d, run %d: %v", peer, q, rep+1, err)
@@ -178,6 +180,14 @@ func printTable(w io.Writer, q byte, peers []string, results []result) {
 	for _, p := range peers {
 		r, ok := rows[p]
 		if !ok || !strings.HasPrefix(p, "petrel") {
+			continue
+		}
+		if p == "petrel-clients" {
+			// The command-line tools against Mosquitto's, run alike.
+			if m, ok := rows["mosquitto-clients"]; ok {
+				fmt.Fprintf(w, "  petrel-clients/mosquitto-clients: wall %.2f (target <= 1.00: %s), CPU per message %.2f (target <= 1.00: %s)\n",
+					m.rate/r.rate, verdict(m.rate/r.rate <= 1), r.cpu/m.cpu, verdict(r.cpu/m.cpu <= 1))
+			}
 			continue
 		}
 		if p == "petrel-serial" {

@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,14 +34,29 @@ import (
 // life of both processes, starting and connecting included (about a
 // millisecond each, against seconds of the run).
 func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCase) (res result, err error) {
-	res = result{peer: "mosquitto-clients", qos: c.qos, n: c.n, rep: c.rep}
-	subBin, pubBin := lookPath(t, "mosquitto_sub"), lookPath(t, "mosquitto_pub")
+	return runCLIClients(ctx, b, c, "mosquitto-clients",
+		[]string{lookPath(t, "mosquitto_sub")}, []string{lookPath(t, "mosquitto_pub")})
+}
+
+// runPetrelClients drives petrel sub and petrel pub -l exactly as
+// runMosquittoClients drives Mosquitto's: the same flags, the same input,
+// the same clock.
+func runPetrelClients(ctx context.Context, t testing.TB, b *broker, c benchCase) (result, error) {
+	bin := petrelBinary(t)
+	return runCLIClients(ctx, b, c, "petrel-clients", []string{bin, "sub"}, []string{bin, "pub"})
+}
+
+// runCLIClients runs a subscriber and a publisher taking mosquitto_sub's
+// and mosquitto_pub's flags: subCmd and pubCmd are the commands before
+// the flags.
+func runCLIClients(ctx context.Context, b *broker, c benchCase, peer string, subCmd, pubCmd []string) (res result, err error) {
+	res = result{peer: peer, qos: c.qos, n: c.n, rep: c.rep}
 	port, qos := strconv.Itoa(b.port), strconv.Itoa(int(c.qos))
-	subID, pubID := "mosq-sub-"+c.id, "mosq-pub-"+c.id
+	subID, pubID := peer+"-sub-"+c.id, peer+"-pub-"+c.id
 
 	from := b.log.Len()
-	sub := exec.CommandContext(ctx, subBin, "-h", "127.0.0.1", "-p", port, "-i", subID,
-		"-t", c.topic, "-q", qos, "-C", strconv.Itoa(c.n))
+	sub := exec.CommandContext(ctx, subCmd[0], append(subCmd[1:], "-h", "127.0.0.1", "-p", port, "-i", subID,
+		"-t", c.topic, "-q", qos, "-C", strconv.Itoa(c.n))...)
 	sub.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var subErr bytes.Buffer
 	sub.Stderr = &subErr
@@ -72,7 +90,7 @@ func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCa
 		}
 	}()
 	if err := b.waitLog(from, subID+" "+qos+" "+c.topic, 10*time.Second); err != nil {
-		return res, fmt.Errorf("mosquitto_sub: %w; stderr: %s", err, subErr.String())
+		return res, fmt.Errorf("%s: %w; stderr: %s", subCmd, err, subErr.String())
 	}
 
 	from = b.log.Len()
@@ -81,7 +99,7 @@ func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCa
 	if *flagNodelay {
 		args = append(args, "--nodelay")
 	}
-	pub := exec.CommandContext(ctx, pubBin, args...)
+	pub := exec.CommandContext(ctx, pubCmd[0], append(pubCmd[1:], args...)...)
 	pub.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var pubErr bytes.Buffer
 	pub.Stderr = &pubErr
@@ -110,7 +128,7 @@ func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCa
 		}
 	}()
 	if err := b.waitLog(from, " as "+pubID+" ", 10*time.Second); err != nil {
-		return res, fmt.Errorf("mosquitto_pub: %w; stderr: %s", err, pubErr.String())
+		return res, fmt.Errorf("%s: %w; stderr: %s", pubCmd, err, pubErr.String())
 	}
 	time.Sleep(250 * time.Millisecond) // past mosquitto_pub's 100 ms wait for CONNACK
 
@@ -136,17 +154,17 @@ func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCa
 		writeErr = err
 		// mosquitto_pub exits after the last acknowledgement.
 		if err := pub.Wait(); err != nil {
-			exitErr = fmt.Errorf("mosquitto_pub: %w; stderr: %s", err, pubErr.String())
+			exitErr = fmt.Errorf("%s: %w; stderr: %s", pubCmd, err, pubErr.String())
 		}
 	}()
 	res.elapsed, res.received, err = cnt.await(start, pubDone)
 	res.gaps = cnt.gaps(start, gapMin)
-	if werr := waitDone(pubDone, runTimeout, "mosquitto_pub"); werr != nil {
+	if werr := waitDone(pubDone, runTimeout, pubCmd[0]); werr != nil {
 		return res, errors.Join(err, werr)
 	}
 	res.broker = b.cpu() - broker0
 	if writeErr != nil {
-		err = errors.Join(err, fmt.Errorf("writing to mosquitto_pub: %w", writeErr))
+		err = errors.Join(err, fmt.Errorf("writing to %s: %w", pubCmd, writeErr))
 	}
 	err = errors.Join(err, exitErr)
 	if res.received < c.n { // mosquitto_sub is still waiting for the lost ones
@@ -154,10 +172,37 @@ func runMosquittoClients(ctx context.Context, t testing.TB, b *broker, c benchCa
 	}
 	<-readDone
 	if werr := sub.Wait(); werr != nil && res.received == c.n {
-		err = errors.Join(err, fmt.Errorf("mosquitto_sub: %w; stderr: %s", werr, subErr.String()))
+		err = errors.Join(err, fmt.Errorf("%s: %w; stderr: %s", subCmd, werr, subErr.String()))
 	}
 	for _, p := range []*exec.Cmd{pub, sub} {
 		res.cpu += p.ProcessState.UserTime() + p.ProcessState.SystemTime()
 	}
 	return res, err
+}
+
+// petrelBinary builds petrel, once, from the module this one replaces
+// (the checkout), and returns its path.
+func petrelBinary(t testing.TB) string {
+	petrelBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "petrel-e2e-")
+		if err != nil {
+			petrelBin.err = err
+			return
+		}
+		petrelBin.path = filepath.Join(dir, "petrel")
+		out, err := exec.Command("go", "build", "-o", petrelBin.path, "github.com/petrel-mqtt/petrel/cmd/petrel").CombinedOutput()
+		if err != nil {
+			petrelBin.err = fmt.Errorf("building petrel: %v\n%s", err, out)
+		}
+	})
+	if petrelBin.err != nil {
+		t.Fatal(petrelBin.err)
+	}
+	return petrelBin.path
+}
+
+var petrelBin struct {
+	once sync.Once
+	path string
+	err  error
 }

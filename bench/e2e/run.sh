@@ -8,7 +8,8 @@
 #   COUNT    go test -count: repeats of the whole test, each with its table
 #            (default 1)
 #   PEERS    peers to run (default petrel,petrel-ordered,petrel-serial,paho,
-#            mosquitto-clients)
+#            mosquitto-clients,petrel-clients: petrel pub -l and petrel sub,
+#            run exactly as mosquitto_pub -l and mosquitto_sub)
 #   QOS      QoS levels to run (default 0,1,2)
 #   WINDOW   messages in flight per publisher (default 64)
 #   SCALE    multiplies the message counts (default 1: 200,000 at QoS 0,
@@ -42,7 +43,7 @@ if [ -n "${NICE:-}" ]; then
 fi
 "${nice[@]}" go test -run '^TestE2E$' -v -count="${COUNT:-1}" -timeout 60m . \
 	-e2e.reps="${REPS:-3}" \
-	-e2e.peers="${PEERS:-petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients}" \
+	-e2e.peers="${PEERS:-petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients}" \
 	-e2e.qos="${QOS:-0,1,2}" \
 	-e2e.window="${WINDOW:-64}" \
 	-e2e.scale="${SCALE:-1}" \
