@@ -14,7 +14,8 @@ demo:
 	@scripts/demo.sh
 
 # test: everything CI runs: installs what the tests need (Mosquitto and its
-# clients, promtool, from Debian's packages), then formatting, vet, and the
+# clients, promtool, RabbitMQ, Chromium, from Debian's packages; MQTT.js
+# from npm), then formatting, vet, and the
 # race-enabled tests (fuzz seeds included, as unit tests).
 test: deps fmt vet race
 

@@ -3,10 +3,51 @@
 # its clients (mosquitto, mosquitto_passwd, mosquitto_pub), Python's
 # paho-mqtt, Prometheus's promtool (package prometheus), which checks
 # petrel broker's /metrics, and RabbitMQ (rabbitmq-server, with Erlang and
-# the MQTT plugin), whose three-node cluster internal/rabbitmqtest runs.
+# the MQTT plugin), whose three-node cluster internal/rabbitmqtest runs,
+# and Chromium (Debian's chromium), in which cmd/petrel's TestBrowser runs
+# MQTT.js against petrel broker's WebSocket listener.
 # Uses apt-get (Debian, Ubuntu), as root or through sudo. Installs nothing
 # when everything is there.
+#
+# Then MQTT.js itself: the npm package mqtt, at the exact version
+# MQTTJS_VERSION below, with npm (from apt's npm package when missing) into
+# the user's cache, ${XDG_CACHE_HOME:-$HOME/.cache}/petrel/npm (Go's
+# os.UserCacheDir), outside the repository. TestBrowser reads its browser
+# build from node_modules/mqtt/dist/mqtt.min.js there. Skipped when that
+# version is there already.
 set -euo pipefail
+
+MQTTJS_VERSION=5.16.0
+npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/petrel/npm"
+mqttjs_pkg="$npm_dir/node_modules/mqtt/package.json"
+
+# have_mqttjs: MQTTJS_VERSION's browser build is in npm_dir.
+have_mqttjs() {
+	[ -f "$npm_dir/node_modules/mqtt/dist/mqtt.min.js" ] && [ -f "$mqttjs_pkg" ] &&
+		grep -q "\"version\": *\"$MQTTJS_VERSION\"" "$mqttjs_pkg"
+}
+
+install_mqttjs() {
+	if have_mqttjs; then
+		echo "deps: MQTT.js (npm mqtt@$MQTTJS_VERSION) is in $npm_dir"
+		return 0
+	fi
+	command -v npm >/dev/null || {
+		echo "deps: npm not found; cannot install mqtt@$MQTTJS_VERSION" >&2
+		exit 1
+	}
+	mkdir -p "$npm_dir"
+	echo "+ npm install --prefix $npm_dir mqtt@$MQTTJS_VERSION --no-audit --no-fund"
+	npm install --prefix "$npm_dir" "mqtt@$MQTTJS_VERSION" --no-audit --no-fund || {
+		echo "deps: npm install mqtt@$MQTTJS_VERSION failed" >&2
+		exit 1
+	}
+	have_mqttjs || {
+		echo "deps: npm installed mqtt@$MQTTJS_VERSION but $npm_dir/node_modules/mqtt/dist/mqtt.min.js is not there" >&2
+		exit 1
+	}
+	echo "deps: installed MQTT.js (npm mqtt@$MQTTJS_VERSION) in $npm_dir"
+}
 
 missing=()
 # mosquitto lives in /usr/sbin, which is not in every user's PATH.
@@ -36,9 +77,17 @@ fi
 if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ! command -v rabbitmq-server >/dev/null; then
 	missing+=(rabbitmq-server)
 fi
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+	missing+=(chromium)
+fi
+# npm installs MQTT.js (below); only needed when it is not there yet.
+if ! have_mqttjs && ! command -v npm >/dev/null; then
+	missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: mosquitto, mosquitto-clients, python3-paho-mqtt, prometheus (promtool) and rabbitmq-server are installed"
+	echo "deps: mosquitto, mosquitto-clients, python3-paho-mqtt, prometheus (promtool), rabbitmq-server and chromium are installed"
+	install_mqttjs
 	exit 0
 fi
 
@@ -64,3 +113,4 @@ echo "+ ${sudo[*]:+${sudo[*]} }apt-get install -y --no-install-recommends ${miss
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
 	fail "apt-get install failed"
 echo "deps: installed ${missing[*]}"
+install_mqttjs
