@@ -16,7 +16,18 @@ import (
 // up client's store, or acknowledged by the remote broker (waitAck). A
 // message it cannot hand over is kept unacknowledged by closing the local
 // connection first; the broker sends it again on the next.
-func (b *bridge) forward(m *mqtt.Message) {
+//
+// gen is the generation of the out client that got m: a message of an
+// older one is left to this broker to send again on the current one.
+func (b *bridge) forward(gen uint64, m *mqtt.Message) {
+	b.liveMu.Lock()
+	if gen != b.gen {
+		b.liveMu.Unlock()
+		return // its connection is closed: the acknowledgement will not go
+	}
+	b.fwg.Add(1)
+	b.liveMu.Unlock()
+	defer b.fwg.Done()
 	if !b.live.Load() {
 		b.keepUnacked(m, nil)
 		return

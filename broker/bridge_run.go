@@ -34,6 +34,7 @@ type bridge struct {
 
 	up, out, in *mqtt.Client
 	outCfg      mqtt.Config    // out's, for a new out client per connection
+	outHandler  mqtt.Handler   // out's handler: forward for its generation
 	stores      []*cstore.File // closed when the bridge ends
 	// waitAck: a message going out is acknowledged to this broker only
 	// once the remote one has acknowledged it; otherwise as soon as the
@@ -65,7 +66,14 @@ type bridge struct {
 	// the bridge's session that forward handed to up: this broker sends
 	// such a message again, with DUP, if the connection was lost before
 	// its PUBREC; it does not go out twice. Guarded by liveMu.
-	forwarded  map[uint16]bool
+	forwarded map[uint16]bool
+	// gen numbers the out clients, one per connection: forward ignores
+	// the messages of an older one, which this broker sends again on the
+	// current connection; fwg counts the calls of forward under way, which
+	// setLocal waits for before a new client connects, so that two never
+	// run at once. gen is guarded by liveMu.
+	gen        uint64
+	fwg        sync.WaitGroup
 	liveCtx    context.Context
 	liveCancel context.CancelFunc
 }
@@ -206,9 +214,8 @@ func (s *Server) newBridge(cfg Bridge) (*bridge, error) {
 	b.outCfg = mqtt.Config{
 		Address: "bridge", ClientID: cfg.LocalClientID, PersistentSession: true,
 		KeepAlive: -1, Logger: b.log, Dial: b.dialLocal(true),
-		DefaultHandler: mqtt.HandlerFunc(b.forward),
 	}
-	if b.out, err = mqtt.New(b.outCfg); err != nil {
+	if b.out, err = b.newOut(); err != nil {
 		b.closeStores()
 		return nil, err
 	}
@@ -395,7 +402,7 @@ func (b *bridge) subscribeLocal(present bool) error {
 		}
 	}
 	if len(subs) > 0 {
-		if _, err := b.out.Subscribe(b.ctx, mqtt.HandlerFunc(b.forward), subs...); err != nil {
+		if _, err := b.out.Subscribe(b.ctx, b.outHandler, subs...); err != nil {
 			return err
 		}
 	}
@@ -466,6 +473,18 @@ func (b *bridge) checkGranted(subs []mqtt.Subscription, codes []packet.SubackCod
 	}
 }
 
+// newOut makes an out client, of a new generation.
+func (b *bridge) newOut() (*mqtt.Client, error) {
+	b.liveMu.Lock()
+	b.gen++
+	gen := b.gen
+	b.liveMu.Unlock()
+	cfg := b.outCfg
+	b.outHandler = mqtt.HandlerFunc(func(m *mqtt.Message) { b.forward(gen, m) })
+	cfg.DefaultHandler = b.outHandler
+	return mqtt.New(cfg)
+}
+
 // setLocal connects the out client while the remote broker is connected,
 // and disconnects it while it is not, and publishes the state.
 func (b *bridge) setLocal(up bool) {
@@ -491,11 +510,12 @@ func (b *bridge) setLocal(up bool) {
 	// A new client each time: the last one remembers the QoS 2 messages
 	// it was handed, and would not hand over again those that forward
 	// left unacknowledged (see forwarded).
-	out, err := mqtt.New(b.outCfg)
+	out, err := b.newOut()
 	if err != nil {
 		b.log.Error("bridge: in-process client", "err", err)
 		return
 	}
+	b.fwg.Wait() // the last client's forward calls
 	b.out = out
 	present, err := b.out.Connect(b.ctx)
 	if err == nil && !b.subscribed {
