@@ -71,10 +71,7 @@ lint:
 
 # soak: the fault-injection test at length: 100,000 QoS 1 and 100,000
 # QoS 2 messages through Mosquitto and through Petrel's broker, with at
-# least 500 cuts each, the figures printed (Mosquitto's log lines left out);
-# and petrel broker's bridge through a whole RabbitMQ cluster's outage
-# (about 3 minutes more: the cluster restarts).
+# least 500 cuts each, the figures printed (Mosquitto's log lines left out).
 .PHONY: soak
 soak: deps
 	PETREL_SOAK=1 go test -race -count=1 -v -timeout 120m -run '^TestFaultInjection(Broker)?$$' ./session/ | grep -v '^        [0-9][0-9]:'
-	PETREL_SOAK=1 go test -race -count=1 -v -timeout 30m -run '^TestRabbitMQBridgeOutage$$' ./cmd/petrel/ | grep -v '^        [0-9][0-9]:'
