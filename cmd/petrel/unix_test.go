@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/petrel-mqtt/petrel/broker"
+	"github.com/petrel-mqtt/petrel/internal/brokertest"
 	"github.com/petrel-mqtt/petrel/internal/mosquittotest"
 )
 
@@ -17,26 +16,12 @@ import (
 // temporary directory and returns it with the socket's path.
 func startUnixBroker(t *testing.T) (*broker.Server, string) {
 	t.Helper()
-	s, err := broker.New(broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "petrel.sock")
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve(l)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-		<-served
-	})
+	s := brokertest.Serve(t, broker.Config{}, l)
 	return s, path
 }
 

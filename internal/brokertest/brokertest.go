@@ -16,12 +16,21 @@ import (
 // and waits for it.
 func Start(t testing.TB, cfg broker.Config) (*broker.Server, string) {
 	t.Helper()
-	s, err := broker.New(cfg)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return Serve(t, cfg, l), l.Addr().String()
+}
+
+// Serve starts a broker.Server for cfg on l (TCP, a Unix socket, any
+// listener) and returns it. The test's cleanup shuts it down and waits
+// for it.
+func Serve(t testing.TB, cfg broker.Config, l net.Listener) *broker.Server {
+	t.Helper()
+	s, err := broker.New(cfg)
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	served := make(chan struct{})
@@ -35,5 +44,5 @@ func Start(t testing.TB, cfg broker.Config) (*broker.Server, string) {
 		s.Shutdown(ctx)
 		<-served
 	})
-	return s, l.Addr().String()
+	return s
 }
