@@ -129,8 +129,9 @@ keepalive_interval 10
 		},
 		n/6 + rate*10: func() {
 			go func() {
-				restartDone <- c.Restart()
-				restarted = time.Since(began)
+				err := c.Restart()
+				restarted = time.Since(began) // before the send, which orders it before the read
+				restartDone <- err
 			}()
 		},
 	})
