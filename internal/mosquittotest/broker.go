@@ -124,15 +124,19 @@ var errAddrInUse = errors.New("address in use")
 
 func start(t testing.TB, bin, dir string, opts Options, passwordFile string) (*Broker, error) {
 	b := &Broker{t: t, log: new(logBuffer), exited: make(chan struct{}), dir: dir}
-	b.ports[plain] = freePort(t)
+	// Distinct ports: chosen one at a time, the system may hand out a
+	// port just closed again, and Mosquitto then fails to open the second
+	// listener on it (seen in CI).
+	ports := freePorts(t, len(b.ports))
+	b.ports[plain] = ports[plain]
 	if opts.WebSockets {
-		b.ports[webSockets] = freePort(t)
+		b.ports[webSockets] = ports[webSockets]
 	}
 	if opts.TLS != nil {
-		b.ports[tlsListener] = freePort(t)
+		b.ports[tlsListener] = ports[tlsListener]
 	}
 	if opts.WebSocketsTLS {
-		b.ports[webSocketsTLS] = freePort(t)
+		b.ports[webSocketsTLS] = ports[webSocketsTLS]
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(conf, []byte(b.config(opts, passwordFile)), 0o600); err != nil {
@@ -321,15 +325,20 @@ func writePasswords(t testing.TB, dir string, users map[string]string) string {
 	return file
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
+// freePorts returns n distinct loopback TCP ports that were free a moment
+// ago.
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close() // held until all are chosen, so that they differ
+		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // logBuffer collects the broker's output; the process writes it from its
