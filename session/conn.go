@@ -468,7 +468,7 @@ func (cn *conn) mayHold(kinds uint8, now time.Time) bool {
 	if kinds&(1<<holdNever) != 0 {
 		return false
 	}
-	if kinds&(1<<holdOwn) != 0 && len(cn.c.inflight) < holdFlows {
+	if kinds&(1<<holdOwn) != 0 && !cn.c.streaming() {
 		return false
 	}
 	if kinds&(1<<holdInbound) != 0 {
@@ -477,6 +477,11 @@ func (cn *conn) mayHold(kinds uint8, now time.Time) bool {
 	}
 	return true
 }
+
+// streaming reports whether enough of the client's own flows are in
+// flight that more of their packets are due soon: the writer then batches
+// them, and callers leave their writing to it.
+func (c *Client) streaming() bool { return len(c.inflight) >= holdFlows }
 
 // noteIn records the arrival of a packet, for streaming.
 func (cn *conn) noteIn() {

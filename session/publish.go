@@ -181,7 +181,7 @@ func (c *Client) startFlow(ctx context.Context, qos packet.QoS, buf []byte, n in
 		}
 	})
 	if sentOn != nil {
-		if len(c.inflight) >= holdFlows {
+		if c.streaming() {
 			sentOn.wake() // many in flight: the writer batches them
 		} else {
 			sentOn.push() // written here if the writer is idle

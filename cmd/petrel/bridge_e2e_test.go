@@ -182,6 +182,19 @@ func waitAll(t *testing.T, what string, got *counter, n int, d time.Duration) (d
 // after an outage puts beyond it, for a subscriber that is slower).
 var bridgeRemote = mosquittotest.Options{Persistence: true, Config: "max_queued_messages 0\nmax_queued_bytes 0"}
 
+// startBridgeRemote starts Mosquitto as a bridge's remote broker, and a
+// fault proxy in front of it for the bridge to connect through; the
+// caller closes the proxy.
+func startBridgeRemote(t *testing.T) (*mosquittotest.Broker, *faultproxy.Proxy) {
+	t.Helper()
+	m := startBroker(t, bridgeRemote)
+	fp, err := faultproxy.Listen(m.Addr(), faultproxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, fp
+}
+
 // TestBridgeMosquittoOutage: petrel broker bridges q1/# out at QoS 1 and
 // q2/# out at QoS 2 to Mosquitto (try_private true), and cmd/# in. While
 // messages stream in at a steady rate, the remote broker goes away for
@@ -190,11 +203,7 @@ var bridgeRemote = mosquittotest.Options{Persistence: true, Config: "max_queued_
 // persistent subscriber once the link is back, QoS 2 ones once each but
 // for the one being handed over at the kill, if any.
 func TestBridgeMosquittoOutage(t *testing.T) {
-	m := startBroker(t, bridgeRemote)
-	fp, err := faultproxy.Listen(m.Addr(), faultproxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, fp := startBridgeRemote(t)
 	defer fp.Close()
 	const n1, n2, rate = 3000, 1000, 200 // QoS 1 and QoS 2 messages, each stream's rate a second
 	got1, got2 := newCounter(n1), newCounter(n2)
@@ -283,11 +292,7 @@ keepalive_interval 5
 // the bridge's link (faultproxy, every 150 ms), Mosquitto the remote
 // broker.
 func TestBridgeMosquittoCuts(t *testing.T) {
-	m := startBroker(t, bridgeRemote)
-	fp, err := faultproxy.Listen(m.Addr(), faultproxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, fp := startBridgeRemote(t)
 	defer fp.Close()
 	const n = 2000
 	id := fmt.Sprintf("bridge-cuts-%d", os.Getpid())
