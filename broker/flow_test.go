@@ -210,15 +210,25 @@ func TestFlowStallWithWindowFull(t *testing.T) {
 	stuck.subscribe(1, "t", packet.QoS1, packet.GrantedQoS1)
 	stuck.subscribe(2, "tick", packet.QoS0, packet.GrantedQoS0)
 	ticker := connectID(t, addr, "ticker", true)
+	// The ticker goroutine must not touch t, and is waited for before the
+	// test returns: its connection is closed by the test's cleanup.
+	tick := encode(t, &packet.Publish{Topic: []byte("tick"), Payload: []byte("x")})
 	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer close(done)
+	wg.Add(1)
 	go func() { // wakes the stuck client's writer now and then
+		defer wg.Done()
 		for {
 			select {
 			case <-done:
 				return
 			case <-time.After(50 * time.Millisecond):
-				ticker.send(&packet.Publish{Topic: []byte("tick"), Payload: []byte("x")})
+				ticker.nc.SetWriteDeadline(time.Now().Add(wait))
+				if _, err := ticker.nc.Write(tick); err != nil {
+					return
+				}
 			}
 		}
 	}()
