@@ -35,6 +35,10 @@
 // as mosquitto's clients do; --unix PATH connects over a Unix socket
 // instead of TCP.
 //
+// pub and sub run on one thread of Go code (GOMAXPROCS 1) unless the
+// GOMAXPROCS environment variable says otherwise: a client moving one
+// stream spends less on one thread than on several (see clientProcs).
+//
 // # Reconnecting
 //
 // Once connected, pub and sub reconnect by themselves when the connection
