@@ -5,7 +5,7 @@ BENCH ?= .
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: test deps fmt vet race fuzz bench bench-compare lint demo
+.PHONY: test deps fmt vet race norace fuzz bench bench-compare lint demo
 
 # demo: builds petrel, starts petrel broker on a free loopback port, and
 # carries a few messages with petrel pub and petrel sub, saying what it
@@ -15,9 +15,9 @@ demo:
 
 # test: everything CI runs: installs what the tests need (Mosquitto and its
 # clients, promtool, RabbitMQ, Chromium, from Debian's packages; MQTT.js
-# from npm), then formatting, vet, and the
-# race-enabled tests (fuzz seeds included, as unit tests).
-test: deps fmt vet race
+# from npm), then formatting, vet, the race-enabled tests (fuzz seeds
+# included, as unit tests), and the raw I/O paths without the race detector.
+test: deps fmt vet race norace
 
 deps:
 	@scripts/deps.sh
@@ -35,6 +35,13 @@ vet:
 race:
 	go test -race -count=1 -timeout 30m $$(go list ./... | grep -v /internal/rabbitmqtest$$)
 	go test -race -count=1 -timeout 30m ./internal/rabbitmqtest/
+
+# norace: the packages whose reads and writes are raw system calls on Linux
+# (internal/nowait) without the race detector too: under it they are
+# syscall.Read and syscall.Write, which tell it of the ordering that I/O
+# makes.
+norace:
+	go test -count=1 -timeout 10m ./internal/nowait/ ./broker/ ./session/
 
 # fuzz: run every fuzz target in fuzz/ for FUZZTIME each.
 fuzz:

@@ -118,7 +118,11 @@ func (c *conn) open() *packet.Reader {
 	}
 	// Until CONNECT is accepted, the packet size limit is the small
 	// MaxConnectPacketSize: a client that has not logged in holds little.
-	r := packet.NewPooledReader(&countingReader{r: c.nc, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
+	var src io.Reader = c.nc
+	if rr := nowait.NewReader(c.nc); rr != nil {
+		src = rr // plain TCP or Unix: reads made raw
+	}
+	r := packet.NewPooledReader(&countingReader{r: src, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
 	p, err := r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, packet.ErrProtocolLevel) {

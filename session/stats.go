@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync/atomic"
 
+	"github.com/petrel-mqtt/petrel/internal/nowait"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -82,17 +83,25 @@ func (s *stats) read(p packet.Packet) {
 	}
 }
 
-// countConn counts the bytes read and written through a net.Conn.
+// countConn counts the bytes read and written through a net.Conn. It
+// reads a plain TCP or Unix connection through a nowait.Reader.
 type countConn struct {
 	net.Conn
-	s *stats
+	s  *stats
+	rr *nowait.Reader // nil for other connections
 }
 
 // count returns nc counting its bytes into s.
-func (s *stats) count(nc net.Conn) net.Conn { return &countConn{nc, s} }
+func (s *stats) count(nc net.Conn) net.Conn {
+	return &countConn{Conn: nc, s: s, rr: nowait.NewReader(nc)}
+}
 
-func (c *countConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+func (c *countConn) Read(p []byte) (n int, err error) {
+	if c.rr != nil {
+		n, err = c.rr.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	c.s.bytesReceived.Add(uint64(n))
 	return n, err
 }

@@ -1,5 +1,16 @@
-// Package nowait writes to a plain TCP or Unix connection without ever
-// waiting: what the socket takes at once is written, and the caller keeps
-// the rest for a goroutine that may wait. The broker's readers and the
-// client's callers write so, and leave the rest to a writer.
+// Package nowait does the reads and writes of a plain TCP or Unix
+// connection with system calls that never block a thread.
+//
+// A Writer writes without ever waiting: what the socket takes at once is
+// written, and the caller keeps the rest for a goroutine that may wait.
+// The broker's readers and the client's callers write so, and leave the
+// rest to a writer. A Reader reads as the connection's own Read does,
+// waiting in the runtime's network poller, but its read(2) is raw.
+//
+// On Linux both make their system calls raw (syscall.RawSyscall), unseen by
+// the scheduler: a non-blocking call cannot block, so there is no P to
+// hand to another thread while it runs, and no sleeping sysmon to wake.
+// Under the race detector they are syscall.Read and syscall.Write, whose
+// annotations order what goroutines do around I/O (make norace tests the
+// raw path).
 package nowait

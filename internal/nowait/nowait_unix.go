@@ -3,8 +3,9 @@
 package nowait
 
 import (
-	"errors"
+	"io"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -21,17 +22,8 @@ type Writer struct {
 // others (TLS, WebSocket, net.Pipe), which have no descriptor to write to
 // without waiting.
 func New(nc net.Conn) *Writer {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	switch nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
-	default:
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(nc)
+	if rc == nil {
 		return nil
 	}
 	w := &Writer{rc: rc}
@@ -43,8 +35,8 @@ func New(nc net.Conn) *Writer {
 // non-blocking). It returns what is left of bufs, the bytes written, and
 // an error other than EAGAIN. Calls must not overlap.
 //
-// Under the race detector, the system call is seen reading bufs after
-// the write, with nothing ordering that before what the peer's answer
+// Under the race detector, where the system call is syscall.Write (not on
+// Linux: see rawWrite), it is seen reading bufs after the write, with nothing ordering that before what the peer's answer
 // leads others to do with them: write copies of buffers that an answer
 // frees.
 func (w *Writer) Write(bufs net.Buffers) (net.Buffers, int, error) {
@@ -62,8 +54,12 @@ func (w *Writer) Write(bufs net.Buffers) (net.Buffers, int, error) {
 func (w *Writer) write(fd uintptr) bool {
 	for len(w.bufs) > 0 {
 		b := w.bufs[0]
-		n, err := syscall.Write(int(fd), b)
-		if n > 0 {
+		if len(b) == 0 {
+			w.bufs = w.bufs[1:]
+			continue
+		}
+		n, errno := rawWrite(fd, b)
+		if errno == 0 && n > 0 {
 			w.n += n
 			if n < len(b) {
 				w.bufs[0] = b[n:]
@@ -72,12 +68,14 @@ func (w *Writer) write(fd uintptr) bool {
 			w.bufs = w.bufs[1:]
 			continue
 		}
-		switch {
-		case errors.Is(err, syscall.EINTR):
+		switch errno {
+		case syscall.EINTR:
 			continue
-		case errors.Is(err, syscall.EAGAIN):
+		case syscall.EAGAIN:
+		case 0:
+			w.err = io.ErrShortWrite // a write of 0 bytes: never on a socket
 		default:
-			w.err = err
+			w.err = os.NewSyscallError("write", errno)
 		}
 		return true // done either way: never wait here
 	}
