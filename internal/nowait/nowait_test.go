@@ -91,13 +91,17 @@ func TestWriteClosed(t *testing.T) {
 	}
 }
 
-// TestNewOthers: connections without a descriptor get no Writer.
+// TestNewOthers: connections without a descriptor get no Writer and no
+// Reader.
 func TestNewOthers(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
 	if w := nowait.New(a); w != nil {
 		t.Fatal("New returned a Writer for net.Pipe")
+	}
+	if r := nowait.NewReader(a); r != nil {
+		t.Fatal("NewReader returned a Reader for net.Pipe")
 	}
 }
 

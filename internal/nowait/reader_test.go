@@ -97,16 +97,6 @@ func TestReadErrors(t *testing.T) {
 	client.Close()
 }
 
-// TestNewReaderOthers: connections without a descriptor get no Reader.
-func TestNewReaderOthers(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	if r := nowait.NewReader(a); r != nil {
-		t.Fatal("NewReader returned a Reader for net.Pipe")
-	}
-}
-
 // TestReadAllocs: a read allocates nothing.
 func TestReadAllocs(t *testing.T) {
 	client, server := pair(t)
