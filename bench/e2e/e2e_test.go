@@ -109,6 +109,10 @@ func TestE2E(t *testing.T) {
 				}
 				fmt.Fprintf(out, "run %d QoS %d %-17s %9.0f msgs/s %7.2f µs CPU/msg %7.2f µs broker CPU/msg %7d/%d received in %v\n",
 					rep+1, q, peer, r.rate(), r.cpuPerMsg(), r.brokerPerMsg(), r.received, r.n, r.elapsed.Round(time.Millisecond))
+				if r.pubCPU > 0 {
+					fmt.Fprintf(out, "      publisher %.2f µs CPU/msg, subscriber %.2f\n",
+						perMsg(r.pubCPU, r.received), perMsg(r.cpu-r.pubCPU, r.received))
+				}
 				if r.io != "" {
 					fmt.Fprintf(out, "      %s\n", r.io)
 				}
@@ -129,12 +133,13 @@ func TestE2E(t *testing.T) {
 func printTable(w io.Writer, q byte, peers []string, results []result) {
 	type row struct {
 		rate, cpu, broker float64
+		pub, sub          float64 // CPU per message of each client, for the command-line peers
 		minRecv, n        int
 		runs              int
 	}
 	rows := map[string]row{}
 	for _, p := range peers {
-		var rates, cpus, brokers []float64
+		var rates, cpus, brokers, pubs, subs []float64
 		r := row{minRecv: -1}
 		for _, res := range results {
 			if res.qos != q || res.peer != p {
@@ -143,6 +148,10 @@ func printTable(w io.Writer, q byte, peers []string, results []result) {
 			rates = append(rates, res.rate())
 			cpus = append(cpus, res.cpuPerMsg())
 			brokers = append(brokers, res.brokerPerMsg())
+			if res.pubCPU > 0 {
+				pubs = append(pubs, perMsg(res.pubCPU, res.received))
+				subs = append(subs, perMsg(res.cpu-res.pubCPU, res.received))
+			}
 			if r.minRecv < 0 || res.received < r.minRecv {
 				r.minRecv = res.received
 			}
@@ -152,6 +161,9 @@ func printTable(w io.Writer, q byte, peers []string, results []result) {
 			continue
 		}
 		r.rate, r.cpu, r.broker, r.runs = median(rates), median(cpus), median(brokers), len(rates)
+		if len(pubs) > 0 {
+			r.pub, r.sub = median(pubs), median(subs)
+		}
 		rows[p] = r
 	}
 	if len(rows) == 0 {
@@ -187,6 +199,9 @@ func printTable(w io.Writer, q byte, peers []string, results []result) {
 			if m, ok := rows["mosquitto-clients"]; ok {
 				fmt.Fprintf(w, "  petrel-clients/mosquitto-clients: wall %.2f (target <= 1.00: %s), CPU per message %.2f (target <= 1.00: %s)\n",
 					m.rate/r.rate, verdict(m.rate/r.rate <= 1), r.cpu/m.cpu, verdict(r.cpu/m.cpu <= 1))
+				if m.pub > 0 && m.sub > 0 {
+					fmt.Fprintf(w, "    of which: petrel pub/mosquitto_pub CPU %.2f, petrel sub/mosquitto_sub CPU %.2f\n", r.pub/m.pub, r.sub/m.sub)
+				}
 			}
 			continue
 		}

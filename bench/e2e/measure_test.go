@@ -35,6 +35,7 @@ type result struct {
 	rep      int
 	elapsed  time.Duration // first publish until the last message arrived
 	cpu      time.Duration // the clients' CPU time, publisher and subscriber
+	pubCPU   time.Duration // of which the publisher's, where it is a process of its own
 	broker   time.Duration // the broker's CPU time meanwhile
 	received int
 	gaps     string // with -e2e.gaps, the pauses in arrivals

@@ -174,9 +174,8 @@ func runCLIClients(ctx context.Context, b *broker, c benchCase, peer string, sub
 	if werr := sub.Wait(); werr != nil && res.received == c.n {
 		err = errors.Join(err, fmt.Errorf("%s: %w; stderr: %s", subCmd, werr, subErr.String()))
 	}
-	for _, p := range []*exec.Cmd{pub, sub} {
-		res.cpu += p.ProcessState.UserTime() + p.ProcessState.SystemTime()
-	}
+	res.pubCPU = pub.ProcessState.UserTime() + pub.ProcessState.SystemTime()
+	res.cpu = res.pubCPU + sub.ProcessState.UserTime() + sub.ProcessState.SystemTime()
 	return res, err
 }
 
