@@ -35,10 +35,10 @@ func New(nc net.Conn) *Writer {
 // non-blocking). It returns what is left of bufs, the bytes written, and
 // an error other than EAGAIN. Calls must not overlap.
 //
-// Under the race detector, where the system call is syscall.Write (not on
-// Linux: see rawWrite), it is seen reading bufs after the write, with nothing ordering that before what the peer's answer
-// leads others to do with them: write copies of buffers that an answer
-// frees.
+// Under the race detector (where the call is syscall.Write: see
+// rawWrite), the system call is seen reading bufs after the write, with
+// nothing ordering that before what the peer's answer leads others to do
+// with them: write copies of buffers that an answer frees.
 func (w *Writer) Write(bufs net.Buffers) (net.Buffers, int, error) {
 	w.bufs, w.n, w.err = bufs, 0, nil
 	err := w.rc.Write(w.fn)

@@ -110,3 +110,46 @@ func TestReadAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per Read, want 0", n)
 	}
 }
+
+// TestUnixKinds: a Unix stream connection, either end, gets a Reader and a
+// Writer; a Unix datagram socket, whose empty reads are empty datagrams,
+// not the end, gets neither.
+func TestUnixKinds(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	for name, c := range map[string]net.Conn{"client": client, "server": server} {
+		if nowait.NewReader(c) == nil || nowait.New(c) == nil {
+			t.Errorf("the %s end of a Unix stream connection got no Reader or no Writer", name)
+		}
+	}
+	if _, err := client.Write([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(nowait.NewReader(server), buf); err != nil || string(buf) != "ok" {
+		t.Fatalf("read %q, %v over a Unix stream", buf, err)
+	}
+
+	g, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: dir + "/g", Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if nowait.NewReader(g) != nil || nowait.New(g) != nil {
+		t.Error("a Unix datagram socket got a Reader or a Writer")
+	}
+}

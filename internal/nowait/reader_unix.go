@@ -76,14 +76,18 @@ func (r *Reader) read(fd uintptr) bool {
 	}
 }
 
-// rawConn returns the descriptor access of a plain TCP or Unix
-// connection, or nil.
+// rawConn returns the descriptor access of a plain TCP or Unix stream
+// connection, or nil. (On a Unix datagram socket a read of 0 bytes is an
+// empty datagram, not the end.)
 func rawConn(nc net.Conn) syscall.RawConn {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
 		sc = c
 	case *net.UnixConn:
+		if a := c.LocalAddr(); a == nil || a.Network() != "unix" {
+			return nil
+		}
 		sc = c
 	default:
 		return nil
