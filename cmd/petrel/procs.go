@@ -17,10 +17,10 @@ import (
 // message at GOMAXPROCS 2 and 0.02 at 1. On one P the woken goroutine runs
 // on the same thread once the current one waits, as mosquitto_pub and
 // mosquitto_sub run on one thread. In bench/e2e (petrel pub -l into petrel
-// sub through Mosquitto, 2 cores), client CPU per message fell from 1.34x
-// mosquitto_pub/sub's to 1.15x at QoS 0, from 0.93x to 0.38x at QoS 1 and
-// from 0.67x to 0.32x at QoS 2, and wall time from 1.19x to 1.09-1.14x at
-// QoS 0. The broker and petrel bench keep every core.
+// sub through Mosquitto, 2 cores), client CPU per message at QoS 0 fell
+// from 1.34x mosquitto_pub/sub's to 1.15x, and wall time from 1.19x to
+// 1.09-1.14x, side by side; at QoS 1 and 2 the CPU is now 0.38-0.40x and
+// 0.30-0.32x theirs. The broker and petrel bench keep every core.
 func clientProcs(args []string) {
 	if len(args) == 0 || args[0] != "pub" && args[0] != "sub" {
 		return
