@@ -71,12 +71,19 @@ func rawConnect(addr, id string) (net.Conn, *packet.Reader, error) {
 // TestIdle connects -idle.clients idle clients to each broker: RSS per
 // client and broker CPU per connection; then they leave, and RSS is
 // watched for -idle.wait against the idle broker's (measured after 20
-// clients came and went).
+// clients came and went). A second burst then shows whether what stayed
+// is a high-water mark (RSS back to where the first burst left it) or
+// growth. The last lines give issue 16's targets and petrel's verdicts.
 func TestIdle(t *testing.T) {
 	dir := t.TempDir()
 	brokers := []*brokerProc{startPetrel(t, buildPetrel(t, dir)), startMosquitto(t)}
 	n := *flagIdleClients
-	t.Logf("%-10s %12s %12s %14s %16s %s", "broker", "idle RSS", "with clients", "RSS per client", "CPU per connect", "RSS after they left, every 10 s (% of idle)")
+	type result struct {
+		perClient, cpuPerConn float64 // KB, µs
+		after, second         int64   // % of idle; % of RSS after the first burst
+	}
+	results := map[string]result{}
+	t.Logf("%-10s %12s %12s %14s %16s %s", "broker", "idle RSS", "with clients", "RSS per client", "CPU per connect", "RSS after they left, every 10 s (% of idle); after a second burst (% of after the first)")
 	for _, b := range brokers {
 		pid := b.cmd.Process.Pid
 		for i := range 20 {
@@ -87,14 +94,7 @@ func TestIdle(t *testing.T) {
 		time.Sleep(time.Second)
 		base := rss(pid)
 		cpu0, _ := b.cpu()
-		conns := make([]net.Conn, 0, n)
-		for i := range n {
-			nc, _, err := rawConnect(b.addr(), fmt.Sprint("idle-", i))
-			if err != nil {
-				t.Fatalf("%s: client %d: %v", b.name, i, err)
-			}
-			conns = append(conns, nc)
-		}
+		conns := connectIdle(t, b, n, "idle-")
 		cpu1, _ := b.cpu()
 		time.Sleep(2 * time.Second)
 		full := rss(pid)
@@ -102,13 +102,44 @@ func TestIdle(t *testing.T) {
 			nc.Close()
 		}
 		var after []string
-		for range int(*flagIdleWait / (10 * time.Second)) {
+		var last int64
+		for range max(int(*flagIdleWait/(10*time.Second)), 1) {
 			time.Sleep(10 * time.Second)
-			after = append(after, fmt.Sprintf("%d", rss(pid)*100/base))
+			last = rss(pid) * 100 / base
+			after = append(after, fmt.Sprint(last))
 		}
-		t.Logf("%-10s %9d KB %9d KB %11.1f KB %13.0f µs %s", b.name, base>>10, full>>10,
-			float64(full-base)/float64(n)/1024, float64(cpu1-cpu0)/float64(n)/1e3, strings.Join(after, " "))
+		first := rss(pid)
+		for _, nc := range connectIdle(t, b, n, "again-") {
+			nc.Close()
+		}
+		time.Sleep(10 * time.Second)
+		r := result{
+			perClient:  float64(full-base) / float64(n) / 1024,
+			cpuPerConn: float64(cpu1-cpu0) / float64(n) / 1e3,
+			after:      last, second: rss(pid) * 100 / first,
+		}
+		results[b.name] = r
+		t.Logf("%-10s %9d KB %9d KB %11.1f KB %13.0f µs %s; %d", b.name, base>>10, full>>10,
+			r.perClient, r.cpuPerConn, strings.Join(after, " "), r.second)
 	}
+	p, m := results["petrel"], results["mosquitto"]
+	t.Logf("petrel: RSS per idle client %.1f KB (target <= 6: %s); CPU per connect %.2fx Mosquitto's (target <= 1.00: %s); RSS after they left %d%% of idle (target <= 120: %s; Mosquitto %d%%)",
+		p.perClient, mark(p.perClient <= 6), p.cpuPerConn/m.cpuPerConn, mark(p.cpuPerConn <= m.cpuPerConn),
+		p.after, mark(p.after <= 120), m.after)
+}
+
+// connectIdle connects n clients that send nothing more.
+func connectIdle(t *testing.T, b *brokerProc, n int, prefix string) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	for i := range n {
+		nc, _, err := rawConnect(b.addr(), fmt.Sprint(prefix, i))
+		if err != nil {
+			t.Fatalf("%s: client %d: %v", b.name, i, err)
+		}
+		conns = append(conns, nc)
+	}
+	return conns
 }
 
 // TestLowRate publishes QoS 1 at -lowrate.rate messages a second for
@@ -119,6 +150,9 @@ func TestLowRate(t *testing.T) {
 	dir := t.TempDir()
 	brokers := []*brokerProc{startPetrel(t, buildPetrel(t, dir)), startMosquitto(t)}
 	t.Logf("%-10s %8s %8s %8s %8s %8s %14s", "broker", "msgs", "p50", "p90", "p99", "max", "CPU per msg")
+	// Per broker, each figure's values over the rounds: p50, p90, p99,
+	// max (µs) and CPU per message (µs).
+	figures := map[string]*[5][]float64{}
 	for round := range 3 {
 		for _, b := range brokers {
 			lat, cpu, err := lowRate(b, round)
@@ -127,11 +161,31 @@ func TestLowRate(t *testing.T) {
 			}
 			slices.Sort(lat)
 			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
-			t.Logf("%-10s %8d %8v %8v %8v %8v %11.0f µs", b.name, len(lat), q(0.5).Round(time.Microsecond),
-				q(0.9).Round(time.Microsecond), q(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond),
-				float64(cpu)/float64(len(lat))/1e3)
+			row := [5]time.Duration{q(0.5), q(0.9), q(0.99), lat[len(lat)-1], cpu / time.Duration(len(lat))}
+			t.Logf("%-10s %8d %8v %8v %8v %8v %11.0f µs", b.name, len(lat), row[0].Round(time.Microsecond),
+				row[1].Round(time.Microsecond), row[2].Round(time.Microsecond), row[3].Round(time.Microsecond),
+				float64(row[4])/1e3)
+			if figures[b.name] == nil {
+				figures[b.name] = new([5][]float64)
+			}
+			for i, d := range row {
+				figures[b.name][i] = append(figures[b.name][i], float64(d)/1e3)
+			}
 		}
 	}
+	p, m := figures["petrel"], figures["mosquitto"]
+	ratio := func(i int) float64 { return medianOf(p[i]) / medianOf(m[i]) }
+	t.Logf("petrel/Mosquitto, medians of the rounds: CPU per message %.2f (target <= 1.00: %s), p50 %.2f (target <= 1.00: %s), p90 %.2f (target <= 1.00: %s), p99 %.2f, max %.2f",
+		ratio(4), mark(ratio(4) <= 1), ratio(0), mark(ratio(0) <= 1), ratio(1), mark(ratio(1) <= 1), ratio(2), ratio(3))
+}
+
+// medianOf returns the median of xs, which it sorts.
+func medianOf(xs []float64) float64 {
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 }
 
 func lowRate(b *brokerProc, round int) ([]time.Duration, time.Duration, error) {
