@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -136,7 +137,7 @@ var directives = map[string]directive{
 		return r.intFlag("max-queued", a[0], 0, 1<<30, map[int]string{0: strconv.Itoa(1 << 30)})
 	}},
 	"max_queued_bytes": {set: func(r *confReader, a []string) error {
-		return r.intFlag("max-queued-bytes", a[0], 0, 1<<40, nil) // 0: Petrel's default, 32 MiB
+		return r.intFlag("max-queued-bytes", a[0], 0, min(1<<40, math.MaxInt), nil) // 0: Petrel's default, 32 MiB; 2 GiB at most on 32-bit systems
 	}},
 	"max_packet_size": {set: func(r *confReader, a []string) error {
 		return r.intFlag("max-packet-size", a[0], 0, 268435455+5, nil)

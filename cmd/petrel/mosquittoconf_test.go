@@ -2,8 +2,10 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +80,9 @@ func TestMosquittoConf(t *testing.T) {
 		{"max_inflight_bytes 0", "max_inflight_bytes 0\n", func(f *brokerFlags) bool { return true }},
 		{"max_queued_messages", "max_queued_messages 100\n", func(f *brokerFlags) bool { return f.maxQueued == 100 }},
 		{"max_queued_bytes", "max_queued_bytes 4096\n", func(f *brokerFlags) bool { return f.maxQueuedBytes == 4096 }},
+		{"max_queued_bytes at its largest", fmt.Sprintf("max_queued_bytes %d\n", min(1<<40, math.MaxInt)), func(f *brokerFlags) bool {
+			return f.maxQueuedBytes == min(1<<40, math.MaxInt)
+		}},
 		{"queue_qos0_messages false", "queue_qos0_messages false\n", func(f *brokerFlags) bool { return true }},
 		{"message_size_limit", "message_size_limit 100\n", func(f *brokerFlags) bool { return cfgOf(f).MaxPayloadSize == 100 }},
 		{"max_packet_size", "max_packet_size 2000\n", func(f *brokerFlags) bool { return f.maxPacketSize == 2000 }},
