@@ -5,7 +5,7 @@ BENCH ?= .
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: test deps fmt vet race norace fuzz bench bench-compare lint demo
+.PHONY: test deps fmt vet cross race norace fuzz bench bench-compare lint demo
 
 # demo: builds petrel, starts petrel broker on a free loopback port, and
 # carries a few messages with petrel pub and petrel sub, saying what it
@@ -15,9 +15,10 @@ demo:
 
 # test: everything CI runs: installs what the tests need (Mosquitto and its
 # clients, promtool, RabbitMQ, Chromium, from Debian's packages; MQTT.js
-# from npm), then formatting, vet, the race-enabled tests (fuzz seeds
-# included, as unit tests), and the raw I/O paths without the race detector.
-test: deps fmt vet race norace
+# from npm), then formatting, vet (here and for other systems), the
+# race-enabled tests (fuzz seeds included, as unit tests), and the raw I/O
+# paths without the race detector.
+test: deps fmt vet cross race norace
 
 deps:
 	@scripts/deps.sh
@@ -27,6 +28,15 @@ fmt:
 
 vet:
 	go vet ./...
+
+# cross: vet, and so type-check, every package and its tests for systems
+# other than this one: Windows, macOS, 32-bit Linux (where int is 32
+# bits) and FreeBSD.
+cross:
+	GOOS=windows go vet ./...
+	GOOS=darwin GOARCH=arm64 go vet ./...
+	GOARCH=386 go vet ./...
+	GOOS=freebsd go vet ./...
 
 # race: every package's tests under the race detector. The RabbitMQ
 # cluster's own tests run after the rest, so that no two clusters boot and
