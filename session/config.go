@@ -137,6 +137,13 @@ type Config struct {
 	// server may deliver before SUBACK, or from a session it kept. Nil
 	// means such messages are logged and acknowledged.
 	DefaultHandler Handler
+	// DispatchIdle, if not nil, is called on the goroutine that runs the
+	// handlers each time it has handled every message received so far:
+	// after a lone message, or after the last of a burst. A handler that
+	// buffers its work (lines for a file, rows for a database) flushes
+	// there, so that a burst costs one write, not one a message, and no
+	// message waits for the next. Like a handler, it must not block long.
+	DispatchIdle func()
 
 	// Logger receives the client's log records; nil discards them.
 	Logger *slog.Logger

@@ -741,11 +741,17 @@ func (cn *conn) deliver(d delivery) {
 
 // dispatchLoop runs handlers in arrival order. When the connection ends it
 // still delivers what was received, then returns.
+//
+// Whenever no message is left waiting, it calls Config.DispatchIdle.
 func (cn *conn) dispatchLoop() {
+	idle := cn.c.cfg.DispatchIdle
 	for {
 		select {
 		case d := <-cn.deliveries:
 			cn.dispatch(d)
+			if idle != nil && len(cn.deliveries) == 0 {
+				idle()
+			}
 		case <-cn.done:
 			// The reader may queue one last message as the connection
 			// ends: deliver it too, or its QoS 2 identifier would stay
@@ -756,6 +762,9 @@ func (cn *conn) dispatchLoop() {
 				case d := <-cn.deliveries:
 					cn.dispatch(d)
 				default:
+					if idle != nil {
+						idle()
+					}
 					return
 				}
 			}

@@ -38,7 +38,11 @@
 // reader, so a slow handler cannot stall keepalive; when handlers fall
 // behind by Config.MessageQueue messages, the reader stops reading and the
 // server's sends back up (memory stays bounded). A received QoS 1 or QoS 2
-// message is acknowledged after its handlers return.
+// message is acknowledged after its handlers return. The reader hands
+// messages over in batches; once the dispatcher has handled every message
+// received, it calls Config.DispatchIdle, where a handler that buffers its
+// output (as `petrel sub` does its lines) flushes it: a burst then costs
+// one write, and no message waits for the next.
 //
 // A Publish while the writer is idle writes its packet itself, on plain
 // TCP, without waiting: the message crosses no goroutine on its way out,

@@ -162,6 +162,7 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 	// SUBACK, or from the subscriptions of a persistent session (-c).
 	// Print those too, as mosquitto_sub does.
 	cfg.DefaultHandler = pr
+	cfg.DispatchIdle = pr.flush
 	log := logger(&cfg)
 	w := watch(e, f, log, &cfg)
 	closeStore, err := openStore(e, f, log, &cfg)
@@ -194,6 +195,7 @@ func sub(ctx context.Context, e *env, f *connFlags, s *subFlags) error {
 		err = cerr
 	}
 	disconnect(ctx, log, c)
+	pr.flushLast()
 	return quiet(ctx, err)
 }
 
@@ -297,14 +299,19 @@ func wait(ctx context.Context, f *connFlags, c *session.Client, w *watcher, pr *
 	}
 }
 
-// printer is the Handler of sub: it writes each message, as "payload\n",
-// with -v "topic payload\n", or as -F formats it, in one Write, so that a
-// pipe sees each message as it arrives. It skips what -R, -T and
+// printer is the Handler of sub: it prints each message, as "payload\n",
+// with -v "topic payload\n", or as -F formats it. It skips what -R, -T and
 // --retained-only leave out, in mosquitto_sub's order, and with
 // --remove-retained clears each retained message it is given.
 //
+// Output is written once the client has no message more waiting
+// (Config.DispatchIdle calls flush), so that a pipe sees each message as
+// soon as the burst it came in has been handled, and a burst costs a write
+// or a few, not one a message. A QoS 1 or 2 message is written before
+// HandleMessage returns, since the client acknowledges it then.
+//
 // The client runs it on one goroutine, in arrival order, so its fields need
-// no lock, but for clears.
+// no lock, but for clears, and for out, which sub flushes at the end.
 type printer struct {
 	w, errw        io.Writer
 	verbose, noEOL bool
@@ -324,7 +331,9 @@ type printer struct {
 	n    int
 	done bool // stop has been sent: hold back the rest
 	last *session.Message
-	buf  []byte
+
+	wmu sync.Mutex
+	out []byte // printed, not yet written; wmu
 
 	mu     sync.Mutex
 	clears []clearing // --remove-retained's publishes awaiting PUBACK
@@ -384,35 +393,78 @@ func (p *printer) HandleMessage(m *session.Message) {
 	}
 }
 
-// print writes m in one Write; nothing for what prints as nothing (an
-// empty payload without -v or -F, as mosquitto_sub).
+// flushAt is how much output the printer holds before writing it, burst
+// or not.
+const flushAt = 32 << 10
+
+// print prints m: nothing for what prints as nothing (an empty payload
+// without -v or -F, as mosquitto_sub). It writes what is held if m is
+// QoS 1 or 2, or if flushAt is reached.
 func (p *printer) print(m *session.Message) error {
-	p.buf = p.buf[:0]
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	if p.format != nil {
 		var now time.Time
 		if p.format.needTime {
 			now = p.now()
 		}
 		var jerr error
-		p.buf, jerr = p.format.appendFormatted(p.buf, m, now, p.pretty)
+		p.out, jerr = p.format.appendFormatted(p.out, m, now, p.pretty)
 		if !p.noEOL {
-			p.buf = append(p.buf, '\n')
+			p.out = append(p.out, '\n')
 		}
 		if jerr != nil && !p.quiet {
 			fmt.Fprintf(p.errw, "petrel: -F %%J: the payload on topic %q is not valid JSON: printed without it (use %%j for any payload)\n", m.Topic)
 		}
 	} else {
-		p.buf = appendPlain(p.buf, m, p.verbose, p.noEOL)
+		p.out = appendPlain(p.out, m, p.verbose, p.noEOL)
 	}
-	if len(p.buf) == 0 {
+	if m.QoS > 0 || len(p.out) >= flushAt {
+		return p.writeOut()
+	}
+	return nil
+}
+
+// writeOut writes what is held; wmu is held.
+func (p *printer) writeOut() error {
+	if len(p.out) == 0 {
 		return nil
 	}
-	_, err := p.w.Write(p.buf)
+	_, err := p.w.Write(p.out)
+	p.out = p.out[:0]
 	return err
 }
 
-// finish ends the run: nil at count, else the write error.
+// flush writes what is held: the client calls it when no message is left
+// waiting (Config.DispatchIdle). A failed write ends the run, as in
+// HandleMessage.
+func (p *printer) flush() {
+	p.wmu.Lock()
+	err := p.writeOut()
+	p.wmu.Unlock()
+	if err != nil && !p.done {
+		p.finish(err)
+	}
+}
+
+// flushLast writes what is held when sub ends, unless the client's
+// goroutine is writing: that write is stuck, and waiting for it would hang
+// the exit.
+func (p *printer) flushLast() {
+	if p.wmu.TryLock() {
+		p.writeOut()
+		p.wmu.Unlock()
+	}
+}
+
+// finish ends the run: nil at count, else the write error. What is held
+// is written first, so that the output is whole when sub exits.
 func (p *printer) finish(err error) {
+	if err == nil {
+		p.wmu.Lock()
+		err = p.writeOut()
+		p.wmu.Unlock()
+	}
 	p.done = true
 	p.stop <- err
 }

@@ -167,6 +167,11 @@ func TestSubPrintAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { p.print(m) }); n != 0 {
 			t.Errorf("-F %q: %v allocations per message, want 0", format, n)
 		}
+		m0 := *m
+		m0.QoS = packet.QoS0
+		if n := testing.AllocsPerRun(100, func() { p.print(&m0); p.flush() }); n != 0 {
+			t.Errorf("-F %q, QoS 0: %v allocations per message and flush, want 0", format, n)
+		}
 	}
 }
 
