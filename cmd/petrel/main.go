@@ -30,7 +30,7 @@ type env struct {
 func main() {
 	clientProcs(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr)}
+	e := &env{stdin: stdin(), stdout: stdout(), stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr)}
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		e.password = func(ctx context.Context, prompt string) ([]byte, error) {
 			return readPassword(ctx, os.Stdin, os.Stderr, prompt)

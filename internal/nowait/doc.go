@@ -1,11 +1,16 @@
 // Package nowait does the reads and writes of a plain TCP or Unix
-// connection with system calls that never block a thread.
+// connection, or of a pipe, with system calls that never block a thread.
 //
 // A Writer writes without ever waiting: what the socket takes at once is
 // written, and the caller keeps the rest for a goroutine that may wait.
 // The broker's readers and the client's callers write so, and leave the
 // rest to a writer. A Reader reads as the connection's own Read does,
 // waiting in the runtime's network poller, but its read(2) is raw.
+//
+// A pipe (standard input or output) is read and written the same way,
+// through a non-blocking description of the process's own (NewPipeReader,
+// NewPipeWriter: Linux only), so that `petrel sub | …` and `… | petrel
+// pub -l` do not block a thread on each read or write.
 //
 // On Linux both make their system calls raw (syscall.RawSyscall), unseen by
 // the scheduler: a non-blocking call cannot block, so there is no P to

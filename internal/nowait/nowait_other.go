@@ -21,3 +21,6 @@ func NewReader(net.Conn) *Reader { return nil }
 
 // Read is never called: NewReader returned nil.
 func (*Reader) Read([]byte) (int, error) { panic("unreachable") }
+
+// Close is never called: NewReader returned nil.
+func (*Reader) Close() error { panic("unreachable") }

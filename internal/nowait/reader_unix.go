@@ -20,6 +20,7 @@ type Reader struct {
 	p     []byte
 	n     int
 	errno syscall.Errno
+	file  *os.File // a pipe's own description (NewPipeReader); Close closes it
 }
 
 // NewReader returns a Reader for a plain TCP (or Unix) connection, or nil
@@ -56,6 +57,15 @@ func (r *Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// Close closes the description NewPipeReader opened. It does nothing to
+// a connection's reader: the connection is closed as it is.
+func (r *Reader) Close() error {
+	if r.file == nil {
+		return nil
+	}
+	return r.file.Close()
 }
 
 // read is the function the descriptor runs; false waits for data.
