@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/internal/mosquittotest"
 )
@@ -68,5 +73,66 @@ func TestPubInProcess(t *testing.T) {
 		if code != exitOK || stdout != "y\n" {
 			t.Errorf("sub: exit code %d, stdout %q, stderr %q; want the retained y", code, stdout, stderr)
 		}
+	}
+}
+
+// TestExecPipes: sub's standard output and pub's standard input are
+// pipes, which they read and write through descriptions of their own
+// (stdio.go). A QoS 0 burst of lines, which sub writes a burst at a time,
+// arrives whole and in order; and a sub whose reader has gone dies of
+// SIGPIPE at its next message, as mosquitto_sub does (`petrel sub | head
+// -1`).
+func TestExecPipes(t *testing.T) {
+	b := startBroker(t, mosquittotest.Options{})
+	bin := petrelBin(t)
+	port := strconv.Itoa(b.Port())
+	const n = 500
+	sub := startProc(t, nil, bin, "sub", "-h", "127.0.0.1", "-p", port, "-t", "petrel/pipes", "-C", strconv.Itoa(n), "-i", "petrel-pipes")
+	waitSubscribed(t, b, "petrel-pipes", 0, "petrel/pipes")
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, "line %d\n", i)
+	}
+	mustPub(t, b, lines.String(), "-t", "petrel/pipes", "-l")
+	if code := sub.wait(t); code != exitOK || sub.stdout.String() != lines.String() {
+		t.Errorf("sub -C %d: exit code %d, %d bytes of stdout (want %d, in order); stderr %q",
+			n, code, len(sub.stdout.String()), lines.Len(), sub.stderr.String())
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "sub", "-h", "127.0.0.1", "-p", port, "-t", "petrel/broken", "-i", "petrel-broken")
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	waitSubscribed(t, b, "petrel-broken", 0, "petrel/broken")
+	mustPub(t, b, "", "-t", "petrel/broken", "-m", "one")
+	if line, err := bufio.NewReader(r).ReadString('\n'); line != "one\n" {
+		t.Fatalf("first line %q, %v; want \"one\\n\"", line, err)
+	}
+	r.Close()
+	mustPub(t, b, "", "-t", "petrel/broken", "-m", "two")
+	select {
+	case err := <-exited:
+		exited <- err
+		var ws syscall.WaitStatus
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+			ws, _ = ee.Sys().(syscall.WaitStatus)
+		}
+		if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+			t.Errorf("sub writing to a pipe without a reader ended with %v; want SIGPIPE", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sub did not exit within 15s of writing to a pipe without a reader")
 	}
 }
