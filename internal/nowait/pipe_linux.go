@@ -17,31 +17,33 @@ import (
 // would tell the scheduler of a system call and wake a sleeping sysmon at
 // every burst: for `petrel sub` that was a fifth of its CPU.
 
-// reopen opens the pipe f again, non-blocking, for reading or writing: nil
-// if f is not a pipe or cannot be opened so.
-func reopen(f *os.File, flag int) *os.File {
+// reopen opens the pipe f again, non-blocking, for reading or writing, and
+// returns the new file and its descriptor access: nil, nil if f is not a
+// pipe or cannot be opened so.
+func reopen(f *os.File, flag int) (*os.File, syscall.RawConn) {
 	var st syscall.Stat_t
 	if f == nil || syscall.Fstat(int(f.Fd()), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
-		return nil
+		return nil, nil
 	}
 	fd, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return os.NewFile(uintptr(fd), f.Name()) // non-blocking: NewFile registers it with the poller
+	pf := os.NewFile(uintptr(fd), f.Name()) // non-blocking: NewFile registers it with the poller
+	rc, err := pf.SyscallConn()
+	if err != nil {
+		pf.Close()
+		return nil, nil
+	}
+	return pf, rc
 }
 
 // NewPipeReader returns a Reader of the pipe f (standard input, say)
 // through a description of its own, or nil if f is not a pipe. Close
 // closes that description, not f.
 func NewPipeReader(f *os.File) *Reader {
-	pf := reopen(f, syscall.O_RDONLY)
+	pf, rc := reopen(f, syscall.O_RDONLY)
 	if pf == nil {
-		return nil
-	}
-	rc, err := pf.SyscallConn()
-	if err != nil {
-		pf.Close()
 		return nil
 	}
 	r := &Reader{rc: rc, file: pf}
@@ -64,13 +66,8 @@ type PipeWriter struct {
 // through a description of its own, or nil if f is not a pipe. Close
 // closes that description, not f.
 func NewPipeWriter(f *os.File) *PipeWriter {
-	pf := reopen(f, syscall.O_WRONLY)
+	pf, rc := reopen(f, syscall.O_WRONLY)
 	if pf == nil {
-		return nil
-	}
-	rc, err := pf.SyscallConn()
-	if err != nil {
-		pf.Close()
 		return nil
 	}
 	w := &PipeWriter{file: pf, rc: rc}
