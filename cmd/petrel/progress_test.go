@@ -90,6 +90,14 @@ func TestProgressRun(t *testing.T) {
 	g.lineRead()
 	g.lineSent()
 	tick <- t0.Add(time.Second)
+	// run prints after taking the tick: wait for the line before
+	// acknowledging, or the line may count the acknowledgement.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "1s"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress line 10 s after the first tick; got %q", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	g.lineAcked()
 	tick <- t0.Add(2 * time.Second)
 	close(stop)
