@@ -21,12 +21,24 @@ import (
 // returns the new file and its descriptor access: nil, nil if f is not a
 // pipe or cannot be opened so.
 func reopen(f *os.File, flag int) (*os.File, syscall.RawConn) {
-	var st syscall.Stat_t
-	if f == nil || syscall.Fstat(int(f.Fd()), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+	if f == nil {
 		return nil, nil
 	}
-	fd, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	// The descriptor through Control, not Fd: Fd would make f blocking,
+	// and with it the description that others share.
+	sc, err := f.SyscallConn()
 	if err != nil {
+		return nil, nil
+	}
+	fd := -1
+	cerr := sc.Control(func(ffd uintptr) {
+		var st syscall.Stat_t
+		if syscall.Fstat(int(ffd), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+			return
+		}
+		fd, err = syscall.Open(fmt.Sprintf("/proc/self/fd/%d", ffd), flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	})
+	if cerr != nil || err != nil || fd < 0 {
 		return nil, nil
 	}
 	pf := os.NewFile(uintptr(fd), f.Name()) // non-blocking: NewFile registers it with the poller

@@ -29,9 +29,7 @@ func osPipe(t *testing.T) (r, w *os.File) {
 
 // TestPipeWriter: 1 MiB, 16 pipes' worth, written in pieces to a reader
 // that pauses, arrives whole and in order; each Write waits while the
-// pipe is full and returns only when all of its bytes are written. The
-// pipe's own descriptor stays blocking: the writer has a description of
-// its own.
+// pipe is full and returns only when all of its bytes are written.
 func TestPipeWriter(t *testing.T) {
 	leaktest.Check(t)
 	r, w := osPipe(t)
@@ -67,17 +65,52 @@ func TestPipeWriter(t *testing.T) {
 	if b := <-got; !bytes.Equal(b, want) {
 		t.Errorf("read %d bytes, not the %d written in order", len(b), len(want))
 	}
-	if flags, err := fcntl(w.Fd()); err == nil && flags&syscall.O_NONBLOCK != 0 {
-		t.Error("the pipe's own descriptor was made non-blocking")
+}
+
+// TestPipeFlagsKept: the pipe's own description keeps its mode, blocking
+// (as a shell gives standard output) or not (as os.Pipe makes it): the
+// reader and the writer have descriptions of their own, and never make the
+// shared one blocking, as (*os.File).Fd would.
+func TestPipeFlagsKept(t *testing.T) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	br, bw := os.NewFile(uintptr(p[0]), "r"), os.NewFile(uintptr(p[1]), "w")
+	defer br.Close()
+	defer bw.Close()
+	nr, nw := osPipe(t)
+	for _, f := range []*os.File{br, bw, nr, nw} {
+		before := flags(t, f)
+		var closer io.Closer
+		if f == br || f == nr {
+			closer = nowait.NewPipeReader(f)
+		} else {
+			closer = nowait.NewPipeWriter(f)
+		}
+		if after := flags(t, f); after != before {
+			t.Errorf("%s: flags %#x after, %#x before", f.Name(), after, before)
+		}
+		closer.Close()
 	}
 }
 
-func fcntl(fd uintptr) (int, error) {
-	flags, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
-	if e != 0 {
-		return 0, e
+// flags returns the status flags of f's description, read without Fd.
+func flags(t *testing.T, f *os.File) int {
+	t.Helper()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return int(flags), nil
+	var fl uintptr
+	var errno syscall.Errno
+	sc.Control(func(fd uintptr) {
+		fl, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+	})
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	return int(fl)
 }
 
 // TestPipeWriterBroken: once the pipe has no reader, Write fails with
