@@ -70,8 +70,21 @@ const (
 // result is what one run measured: deliveries, and the broker's CPU time.
 type result struct {
 	elapsed  time.Duration
-	cpu      time.Duration
+	cpu      time.Duration // the broker's
 	received int
+	// The cli driver's: the CPU time of all of Mosquitto's clients, and of
+	// the one that took most.
+	clientCPU, clientPeak time.Duration
+}
+
+// busiest is the share of one core that the busiest client used over the
+// run: near 1, that client set the pace, whatever the broker.
+func (r result) busiest() float64 { return r.clientPeak.Seconds() / r.elapsed.Seconds() }
+
+// machine is the share of all cores that the broker and the clients used
+// over the run: near 1, the run was bound by the machine.
+func (r result) machine() float64 {
+	return (r.cpu + r.clientCPU).Seconds() / r.elapsed.Seconds() / float64(runtime.NumCPU())
 }
 
 func (r result) rate() float64 { return float64(r.received) / r.elapsed.Seconds() }
@@ -164,6 +177,9 @@ func TestBrokers(t *testing.T) {
 		if d.name != "plain" {
 			fmt.Print(driverTable(d, cases, results, failed))
 		}
+		if d.name == "cli" {
+			fmt.Print(loadTable(cases, results))
+		}
 	}
 	fmt.Printf("targets: petrel/mosquitto >= %.2f, petrel/mochi >= %.2f (msgs/s), CPU petrel/mosquitto <= 1.00\n", targetMosquitto, targetMochi)
 	if slices.ContainsFunc(drivers, func(d driver) bool { return d.name == "cli" }) &&
@@ -213,6 +229,43 @@ func driverTable(d driver, cases []benchCase, results map[string][]result, faile
 	}
 	return out.String()
 }
+
+// loadTable shows, for the cli driver's runs, how busy Mosquitto's clients
+// and the machine were: a case where a client used nearly a core, or the
+// broker and the clients nearly all cores, measures the driver, and
+// petrel broker's ratio there is a floor, not its own figure. A client's
+// CPU time is its whole life's, connecting and subscribing included, so
+// the shares are a little over the run's.
+func loadTable(cases []benchCase, results map[string][]result) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nthe cli driver's load (medians): the busiest client's share of one core, the share of the %d cores used by the broker and all clients\n", runtime.NumCPU())
+	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "case\t")
+	for _, name := range brokerNames {
+		fmt.Fprintf(tw, "%s client\tmachine\t", name)
+	}
+	fmt.Fprintf(tw, "\n")
+	for _, c := range cases {
+		fmt.Fprintf(tw, "%s\t", c.name)
+		bound := false
+		for _, name := range brokerNames {
+			rs := results["cli/"+c.name+"/"+name]
+			b, m := median(rs, result.busiest), median(rs, result.machine)
+			fmt.Fprintf(tw, "%s\t%s\t", num(100*b, "%.0f%%"), num(100*m, "%.0f%%"))
+			bound = bound || name == "petrel" && (b >= driverBound || m >= driverBound)
+		}
+		if bound {
+			fmt.Fprintf(tw, "petrel: bound by the driver\t")
+		}
+		fmt.Fprintf(tw, "\n")
+	}
+	tw.Flush()
+	return out.String()
+}
+
+// driverBound is the share of a core (one client) or of the machine past
+// which a run measures the driver more than the broker.
+const driverBound = 0.85
 
 // plainTable shows, for each case and broker, the cli driver's median
 // beside plain.sh's.

@@ -161,12 +161,17 @@ func (ct *cliTools) run(b *brokerProc, c benchCase, id string) (result, error) {
 	}
 
 	pubDone := make(chan error, 1)
+	var pubCPU, pubPeak time.Duration // written before pubDone
 	cpu0, err := b.cpu()
 	if err != nil {
 		return res, err
 	}
 	start := time.Now()
-	go func() { pubDone <- ct.publish(b, c, id, topic, qos) }()
+	go func() {
+		var err error
+		pubCPU, pubPeak, err = ct.publish(b, c, id, topic, qos)
+		pubDone <- err
+	}()
 
 	// Wait for the subscribers, watching their files grow.
 	var (
@@ -214,12 +219,18 @@ wait:
 		pubErr = <-pubDone
 	}
 	res.elapsed, res.cpu = lastAt.Sub(start), cpu1-cpu0
+	res.clientCPU, res.clientPeak = pubCPU, pubPeak
 	for _, s := range subs {
 		n, err := countLines(s.file)
 		if err != nil {
 			return res, err
 		}
 		res.received += max(n-1, 0) // the first is "ready"
+		if allExited(subs) {
+			c := processCPU(s.cmd.ProcessState)
+			res.clientCPU += c
+			res.clientPeak = max(res.clientPeak, c)
+		}
 	}
 	if time.Since(start) > runTimeout {
 		err = fmt.Errorf("%d of %d messages after %v: %w", res.received, c.n*c.subs, runTimeout, errTimeout)
@@ -228,27 +239,38 @@ wait:
 }
 
 // publish runs mosquitto_pub -l over c.n lines, in as many runs as chunks
-// says.
-func (ct *cliTools) publish(b *brokerProc, c benchCase, id, topic, qos string) error {
+// says, and returns the CPU time they took, and the most one took.
+func (ct *cliTools) publish(b *brokerProc, c benchCase, id, topic, qos string) (total, peak time.Duration, err error) {
 	for i, n := range chunks(c.n, byte(c.qos)) {
 		file, err := ct.lines(n)
 		if err != nil {
-			return err
+			return total, peak, err
 		}
 		in, err := os.Open(file)
 		if err != nil {
-			return err
+			return total, peak, err
 		}
 		cmd := exec.Command(ct.pub, append(ct.hostPort(b), "-i", fmt.Sprintf("%s-pub%d", id, i),
 			"-q", qos, "-M", strconv.Itoa(cliWindow), "-t", topic, "-l")...)
 		cmd.Stdin = in
 		out, err := cmd.CombinedOutput()
 		in.Close()
+		cpu := processCPU(cmd.ProcessState)
+		total, peak = total+cpu, max(peak, cpu)
 		if err != nil {
-			return fmt.Errorf("mosquitto_pub: %v: %s", err, out)
+			return total, peak, fmt.Errorf("mosquitto_pub: %v: %s", err, out)
 		}
 	}
-	return nil
+	return total, peak, nil
+}
+
+// processCPU is the CPU time, user and system, of a process that has
+// exited; zero for one that has not.
+func processCPU(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
 }
 
 // runPlain runs case c on broker b as plain.sh does it, a shell pipeline

@@ -6,7 +6,9 @@
 # plain command line: one publisher to one subscriber at QoS 0, 1 and 2,
 # and one publisher to 50 subscribers at QoS 0 and 1; 64-byte payloads.
 # Prints a table of the medians per driver with petrel broker's ratios to
-# the others', and the Mosquitto clients' figures beside plain.sh's.
+# the others', how busy Mosquitto's clients and the machine were in the
+# cli driver's runs (a case where they are near full measures the driver),
+# and the Mosquitto clients' figures beside plain.sh's.
 #
 #   REPS     runs of each case on each broker with each driver (default 3)
 #   CASES    cases to run (default qos0,qos1,qos2,fanout50-qos0,fanout50-qos1)
