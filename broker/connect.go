@@ -219,6 +219,7 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 		if sess == nil {
 			sess = newSession(s, id, clean)
 			s.sessions[id] = sess
+			s.sessionsPeak.grew(len(s.sessions))
 		}
 		c.sess = sess
 		sess.mu.Lock()
@@ -260,6 +261,7 @@ func (s *Server) detach(c *conn) {
 func (s *Server) discardLocked(sess *session) {
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
+		s.sessions = shrink(s.sessions, &s.sessionsPeak)
 	}
 	sess.mu.Lock()
 	if sess.discarded {

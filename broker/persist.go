@@ -121,6 +121,7 @@ func (s *Server) materialize(st *store) {
 			sess.byID[m.pid] = f
 		}
 		s.sessions[id] = sess
+		s.sessionsPeak.grew(len(s.sessions))
 	}
 	for _, m := range st.retained {
 		s.retained.set(m)

@@ -30,6 +30,8 @@ type Server struct {
 	https     map[*http.Server]struct{}
 	conns     map[*conn]struct{}
 	sessions  map[string]*session
+	// The peaks of conns and sessions, for shrink (tables.go).
+	connsPeak, sessionsPeak peak
 	// pending holds the connections whose CONNECT is not handled yet,
 	// oldest first (see Config.MaxPending); pendingByIP counts them by IP
 	// address when Config.MaxPendingPerIP is set.
@@ -197,6 +199,7 @@ func (s *Server) track(nc net.Conn) *conn {
 	}
 	c.pend = s.pending.PushBack(c)
 	s.conns[c] = struct{}{}
+	s.connsPeak.grew(len(s.conns))
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.stats.connections.Add(1)
@@ -240,6 +243,7 @@ func (s *Server) admit(c *conn) bool {
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.conns = shrink(s.conns, &s.connsPeak)
 	s.unpendLocked(c)
 	if c.admitted {
 		s.admitted--
