@@ -38,6 +38,10 @@
 // pub and sub run on one thread of Go code (GOMAXPROCS 1) unless the
 // GOMAXPROCS environment variable says otherwise: a client moving one
 // stream spends less on one thread than on several (see clientProcs).
+// sub writes the QoS 0 messages of a burst together, as soon as it has
+// handled the last of them, and a QoS 1 or 2 message before acknowledging
+// it; when standard input or output is a pipe, pub and sub read and write
+// it without blocking a thread (see stdio.go).
 //
 // # Reconnecting
 //
