@@ -215,6 +215,7 @@ func (c *Client) connLost(cn *conn, cause error) {
 		// place, so that the order holds (at least once allows it); a QoS 2
 		// message cannot be, without risking a second delivery, and fails.
 		if !c.cfg.PersistentSession && (!reconnecting || f.sent && f.qos == packet.QoS2) {
+			c.storeDelete(f.seq) // before the waiter learns of it
 			f.finish(err)
 			delete(c.flows, id)
 			c.ids.free(id)
@@ -222,7 +223,6 @@ func (c *Client) connLost(cn *conn, cause error) {
 				<-c.inflight
 			}
 			c.unqueue(&f.queued)
-			c.storeDelete(f.seq)
 			continue
 		}
 		if !reconnecting {
@@ -293,8 +293,9 @@ func (c *Client) complete(id uint16, t packet.Type) error {
 }
 
 // endFlow takes f out of the session, giving back its packet identifier,
-// its place in the window and its buffer, and tells its waiter err.
-// c.mu must be held.
+// its place in the window and its buffer, forgets it in the store, and
+// then tells its waiter err: a program that exits once Publish has
+// returned leaves nothing in the store to send again. c.mu must be held.
 func (c *Client) endFlow(f *flow, err error) {
 	delete(c.flows, f.id)
 	c.freeID(f.id)
@@ -307,8 +308,8 @@ func (c *Client) endFlow(f *flow, err error) {
 		putBuf(f.buf)
 		f.buf = nil
 	}
-	f.finish(err)
 	c.storeDelete(f.seq)
+	f.finish(err)
 }
 
 // wrongAck fails f, which the server answered with t, an acknowledgement
