@@ -28,6 +28,17 @@ type conn struct {
 	tls    *tls.ConnectionState // nil without TLS; set before serve
 	raw    *nowait.Writer       // for writes that never wait; nil if nc has no descriptor
 
+	// A connection from a nowait.Listener parks while it has nothing to
+	// read: its reader goroutine ends, and pc calls resume once bytes
+	// come (unpark). Others (TLS, WebSocket, ServeConn) keep a reader
+	// goroutine waiting.
+	pc     *nowait.Conn        // nc, if it parks; else nil
+	src    parkReader          // what r reads from, if it parks
+	r      *packet.Reader      // the reader, while parked
+	resume func(*nowait.Yield) // runs unpark; bound once
+	y      *nowait.Yield       // while the poller's goroutine reads for it (handoff)
+	inline int                 // packets read there since it woke
+
 	// Guarded by Server.mu: the connection's place among the pending
 	// ones (nil once its CONNECT is accepted, or it was evicted), its IP
 	// address if Config.MaxPendingPerIP counts it, and whether it holds
@@ -81,6 +92,22 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	return c
 }
 
+// parks makes c a connection that parks while idle (see pc); Serve
+// calls it for what a nowait.Listener accepted, before open.
+func (c *conn) parks(pc *nowait.Conn) {
+	c.pc = pc
+	c.src.c = pc
+	c.resume = func(y *nowait.Yield) {
+		if y == nil || c.srv.store != nil {
+			// Not the poller, or a store that writes to disk
+			// as packets are handled: a goroutine of its own.
+			go c.unpark(nil)
+			return
+		}
+		c.unpark(y)
+	}
+}
+
 // close ends the connection for reason: the first call records it, closes
 // done and the network connection, which stops the reader and the writer.
 // It is safe to call from any goroutine, any number of times.
@@ -119,7 +146,9 @@ func (c *conn) open() *packet.Reader {
 	// Until CONNECT is accepted, the packet size limit is the small
 	// MaxConnectPacketSize: a client that has not logged in holds little.
 	var src io.Reader = c.nc
-	if rr := nowait.NewReader(c.nc); rr != nil {
+	if c.pc != nil {
+		src = &c.src
+	} else if rr := nowait.NewReader(c.nc); rr != nil {
 		src = rr // plain TCP or Unix: reads made raw
 	}
 	r := packet.NewPooledReader(&countingReader{r: src, n: &c.srv.stats.bytesReceived}, cfg.MaxConnectPacketSize)
@@ -144,6 +173,11 @@ func (c *conn) open() *packet.Reader {
 	// The connect deadline ends here: the reader keeps its own (keep
 	// alive), and a write that never waits must not find an old one.
 	c.nc.SetWriteDeadline(time.Time{})
+	if c.keepAlive > 0 {
+		c.keepDeadline()
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
 	c.flushLater() // CONNACK, and a resumed session's re-sends
 	r.SetMaxPacketSize(cfg.MaxPacketSize)
 	r.Release() // here, where the stack is deep anyway: see Serve
@@ -151,28 +185,101 @@ func (c *conn) open() *packet.Reader {
 }
 
 // run reads and handles packets until the connection ends, then cleans
-// up.
-func (c *conn) run(r *packet.Reader) {
-	defer c.finish()
-	if c.keepAlive == 0 {
-		c.nc.SetReadDeadline(time.Time{})
-	}
+// up and reports false; or until a connection that parks has nothing to
+// read, and reports true: it is parked, and unpark goes on.
+func (c *conn) run(r *packet.Reader) (parked bool) {
 	for {
-		if c.keepAlive > 0 {
-			c.keepDeadline()
+		if c.pc != nil && r.Buffered() == 0 {
+			c.src.try = true // the next read is between packets: it may park
 		}
 		p, err := r.ReadPacket()
+		if err == packet.ErrWouldBlock {
+			c.r, c.y = r, nil
+			r.Release()
+			if c.pc.Park(c.resume) {
+				return true
+			}
+			c.src.drained = false // closed or late: the next read says which
+			continue
+		}
+		if c.y != nil {
+			if c.inline++; c.inline > maxInline {
+				c.handoff() // a stream: its own goroutine, the poller another
+			}
+		}
+		if err == nil && c.keepAlive > 0 {
+			c.keepDeadline()
+		}
 		if !c.step(r, p, err) {
-			return
+			c.finish()
+			return false
 		}
 	}
 }
 
+// maxInline is how many packets the poller's goroutine reads for one
+// connection before it hands off.
+const maxInline = 128
+
+// unpark runs a parked connection again: bytes came, the read deadline
+// passed or the connection was closed. With y, it runs on the poller's
+// goroutine, which reads for every parked connection: as Mosquitto's one
+// thread does, it handles a client's few packets with no goroutine
+// started and no thread woken. Before anything that may wait or last
+// (handoff's callers), it hands the poller's role to a new goroutine and
+// goes on as the connection's own.
+func (c *conn) unpark(y *nowait.Yield) {
+	r := c.r
+	c.r, c.y, c.inline = nil, y, 0
+	c.src.drained = false // woken: read
+	if !c.run(r) {
+		c.srv.wg.Done()
+	}
+}
+
+// handoff makes the goroutine reading for c its own, if it was the
+// poller's (unpark).
+func (c *conn) handoff() {
+	if c.y != nil {
+		c.y.Handoff()
+		c.y = nil
+	}
+}
+
+// parkReader is the source of a parking connection's packet.Reader: a
+// read between packets (try) never waits, and says so with
+// packet.ErrWouldBlock. When the last read took less than it asked for,
+// the socket was empty then, and a read between packets is not even
+// tried: the connection parks at once, and Park wakes it at once if bytes
+// came meanwhile. At a low rate, a client's every packet so costs one
+// system call less.
+type parkReader struct {
+	c       *nowait.Conn
+	try     bool
+	drained bool // the last read returned less than asked
+}
+
+func (p *parkReader) Read(b []byte) (n int, err error) {
+	if !p.try {
+		n, err = p.c.Read(b)
+	} else {
+		p.try = false
+		if p.drained {
+			return 0, packet.ErrWouldBlock
+		}
+		if n, err = p.c.TryRead(b); err == nowait.ErrWouldBlock {
+			return 0, packet.ErrWouldBlock
+		}
+	}
+	p.drained = n < len(b)
+	return n, err
+}
+
 // keepDeadline keeps the read deadline at 1.5 times the keep alive from
-// the last packet [MQTT-3.1.2-24]. Moving it is timer work, so it moves
-// once it has fallen behind by 1/64 of the keep alive, not at every
-// packet: a silent client is closed after 1.48 to 1.5 times the keep
-// alive.
+// the last packet [MQTT-3.1.2-24]; the reader calls it once it has read a
+// packet. Moving it is timer work, so it moves once it has fallen behind
+// by 1/64 of the keep alive, not at every packet: a silent client is
+// closed after 1.48 to 1.5 times the keep alive.
 func (c *conn) keepDeadline() {
 	if now := time.Now(); now.Sub(c.deadlineSet) > c.keepAlive/64 {
 		c.nc.SetReadDeadline(now.Add(c.keepAlive * 3 / 2))
@@ -188,6 +295,7 @@ func (c *conn) keepDeadline() {
 //go:noinline
 func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
 	if err != nil {
+		c.handoff() // the end waits for the writer, and publishes the will
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 			err = errKeepAlive
 		}
@@ -196,6 +304,7 @@ func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
 		return false
 	}
 	if err := c.handle(p); err != nil {
+		c.handoff()
 		c.flushLater()
 		c.leave(err)
 		return false
@@ -204,6 +313,7 @@ func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
 		c.flushLater() // before waiting, for the stream or for a queue to drain
 	}
 	if len(c.congested) > 0 {
+		c.handoff()
 		c.awaitDrain() // flow.go
 	}
 	return true
@@ -234,8 +344,10 @@ func (c *conn) handle(p packet.Packet) error {
 		c.sess.release(p.PacketID)
 		c.send(outPacket{t: packet.TypePubcomp, id: p.PacketID}) // [MQTT-4.3.3-2]
 	case *packet.Subscribe:
+		c.handoff() // retained messages to send, the ACL to check
 		c.handleSubscribe(p)
 	case *packet.Unsubscribe:
+		c.handoff()
 		c.handleUnsubscribe(p)
 	case *packet.Pingreq:
 		c.send(outPacket{t: packet.TypePingresp}) // [MQTT-3.12.4-1]

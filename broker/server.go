@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/petrel-mqtt/petrel/internal/nowait"
 )
 
 // Server is an MQTT 3.1.1 broker. Create it with New, give it connections
@@ -102,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 // accept error at once, after closing l. For TLS, pass a listener from
 // tls.NewListener; the handshake runs within Config.ConnectTimeout.
 func (s *Server) Serve(l net.Listener) error {
+	if pl := nowait.NewListener(l); pl != nil {
+		l = pl // plain TCP on Linux: connections that park while idle
+	}
 	if !s.addListener(l) {
 		l.Close()
 		return ErrServerClosed
@@ -132,10 +137,21 @@ func (s *Server) Serve(l net.Listener) error {
 		backoff = 0
 		if c := s.track(nc); c != nil {
 			go func() {
+				if pc, ok := nc.(*nowait.Conn); ok {
+					c.parks(pc)
+				}
 				r := c.open()
 				if r == nil {
 					c.finish()
 					s.wg.Done()
+					return
+				}
+				if c.pc != nil {
+					// Parked while idle: the goroutine ends then, and
+					// a new one with a small stack resumes.
+					if !c.run(r) {
+						s.wg.Done()
+					}
 					return
 				}
 				// The rest on a new goroutine, whose stack holds only

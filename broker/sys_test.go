@@ -50,7 +50,10 @@ func TestSys(t *testing.T) {
 // TestSysVersion checks that $SYS/broker/version names Petrel and its
 // version, as petrel version prints it.
 func TestSysVersion(t *testing.T) {
-	_, addr := startServer(t, Config{SysInterval: time.Hour}) // published once, at the start
+	s, addr := startServer(t, Config{SysInterval: time.Hour}) // published once, at the start
+	// Subscribing before that would get it live, not retained
+	// [MQTT-3.3.1-9].
+	eventually(t, "the $SYS topics to be retained", func() bool { return s.Stats().Retained > 0 })
 	c := connectID(t, addr, "sys", true)
 	c.subscribe(1, "$SYS/broker/version", packet.QoS0, packet.GrantedQoS0)
 	m := c.next().(*packet.Publish)

@@ -48,6 +48,7 @@ const (
 func (c *conn) send(p outPacket) bool {
 	c.mu.Lock()
 	for len(c.outbox) >= maxOutbox {
+		c.handoff()
 		if c.drained == nil {
 			c.drained = make(chan struct{}, 1)
 		}
@@ -141,6 +142,9 @@ func (c *conn) flushLater() {
 	for i, t := range c.flushq {
 		c.flushq[i] = nil
 		t.noted.CompareAndSwap(c, nil)
+		if t.raw == nil {
+			c.handoff() // a write that may wait (TLS, WebSocket)
+		}
 		t.writeInline()
 	}
 	c.flushq = c.flushq[:0]

@@ -156,11 +156,19 @@ func (r *Reader) ReadPacket() (Packet, error) {
 		return nil, r.err
 	}
 	p, err := r.readPacket()
-	if err != nil {
-		r.err = err
+	if err != nil && (err != ErrWouldBlock || r.br != nil || !r.pooled) {
+		r.err = err // r.br is nil only if the read between packets found nothing
 	}
 	return p, err
 }
+
+// ErrWouldBlock is for the source of a pooled Reader that cannot wait (a
+// non-blocking connection): returned by the source from the first read of
+// a packet, which a pooled Reader makes only once it has used every byte
+// it read (Buffered is zero), it is returned by ReadPacket with nothing
+// consumed, and the stream goes on: the caller calls ReadPacket again once
+// the source has bytes. It is an error from any other read.
+var ErrWouldBlock = errors.New("mqtt: nothing to read without waiting")
 
 func (r *Reader) readPacket() (Packet, error) {
 	if r.pending > 0 {

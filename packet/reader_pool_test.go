@@ -93,3 +93,51 @@ func TestPooledReaderAllocs(t *testing.T) {
 type loopReader struct{ b []byte }
 
 func (l *loopReader) Read(p []byte) (int, error) { return copy(p, l.b), nil }
+
+// blockingSource serves its chunks one Read at a time; a nil chunk is a
+// read that would have to wait (ErrWouldBlock).
+type blockingSource struct{ chunks [][]byte }
+
+func (b *blockingSource) Read(p []byte) (int, error) {
+	if len(b.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := b.chunks[0]
+	b.chunks = b.chunks[1:]
+	if c == nil {
+		return 0, ErrWouldBlock
+	}
+	return copy(p, c), nil
+}
+
+// TestPooledReaderWouldBlock: ErrWouldBlock from the read between packets
+// is returned with nothing consumed and the stream goes on; from a read
+// inside a packet it is an error that ends the stream, like any other.
+func TestPooledReaderWouldBlock(t *testing.T) {
+	pub, _ := (&Publish{Topic: []byte("a/b"), Payload: []byte("hello"), QoS: QoS1, PacketID: 7}).AppendBinary(nil)
+	r := NewPooledReader(&blockingSource{chunks: [][]byte{nil, pub, nil, nil, pub[:4], nil}}, 0)
+	steps := []struct {
+		err  error
+		want bool // a PUBLISH
+	}{{ErrWouldBlock, false}, {nil, true}, {ErrWouldBlock, false}, {ErrWouldBlock, false}}
+	for i, s := range steps {
+		p, err := r.ReadPacket()
+		if err != s.err || (p != nil) != s.want {
+			t.Fatalf("step %d: %v, %v; want error %v", i, p, err, s.err)
+		}
+		if err == ErrWouldBlock && (r.br != nil || r.Buffered() != 0) {
+			t.Fatalf("step %d: the Reader holds a buffer after ErrWouldBlock", i)
+		}
+	}
+	// The next read starts a packet and stops within it: ErrWouldBlock
+	// there breaks the stream for good.
+	if _, err := r.ReadPacket(); err != ErrWouldBlock {
+		t.Fatalf("inside a packet: %v, want ErrWouldBlock", err)
+	}
+	if _, err := r.ReadPacket(); err != ErrWouldBlock {
+		t.Fatalf("after ErrWouldBlock inside a packet: %v, want the same error again (sticky)", err)
+	}
+	if r.err == nil {
+		t.Fatal("ErrWouldBlock inside a packet did not end the stream")
+	}
+}

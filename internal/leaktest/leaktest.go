@@ -149,6 +149,11 @@ var ignoredFuncs = []string{
 	// net.Pipe's deadline timers run a short callback after the deadline,
 	// possibly after the test that set it has ended.
 	"net.(*pipeDeadline).set.func1(",
+	// internal/nowait's poller serves the whole process: it runs while any
+	// Listener or Conn of that package is open, whichever test opened it,
+	// and may start after Check looked (a broker's Serve goroutine starts
+	// it). internal/nowait's own tests check that it ends.
+	"internal/nowait.(*poller).run(",
 }
 
 // ignored reports whether a goroutine's stack belongs to the runtime or the

@@ -94,6 +94,11 @@ func rawConn(nc net.Conn) syscall.RawConn {
 	switch c := nc.(type) {
 	case *net.TCPConn:
 		sc = c
+	case interface {
+		syscall.Conn
+		polled()
+	}: // a Conn (Linux)
+		sc = c
 	case *net.UnixConn:
 		if a := c.LocalAddr(); a == nil || a.Network() != "unix" {
 			return nil

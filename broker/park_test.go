@@ -1,0 +1,62 @@
+package broker
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/packet"
+)
+
+// TestIdleClientsPark: on Linux, a plain TCP client that has nothing to
+// say holds no goroutine in the broker (its connection parks), and every
+// parked client is woken by what it sends (PINGREQ, SUBSCRIBE), by a
+// message routed to it, and by its keep alive running out
+// [MQTT-3.1.2-24].
+func TestIdleClientsPark(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	const n = 200
+	before := runtime.NumGoroutine()
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = connectID(t, addr, fmt.Sprint("idle-", i), true)
+	}
+	parks := (runtime.GOOS == "linux") && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64")
+	if parks {
+		eventually(t, "the idle clients' goroutines to end", func() bool {
+			return runtime.NumGoroutine()-before < n/10
+		})
+	}
+	for i, c := range clients {
+		c.send(&packet.Pingreq{})
+		c.expect(&packet.Pingresp{})
+		if i%2 == 0 {
+			c.subscribe(1, "park/all", packet.QoS1, packet.SubackCode(packet.QoS1))
+		}
+	}
+	pub := connectID(t, addr, "park-pub", true)
+	pub.publish("park/all", "wake", packet.QoS1, false, 1)
+	for i := 0; i < n; i += 2 {
+		got := clients[i].expectPublish(&packet.Publish{Topic: []byte("park/all"), Payload: []byte("wake"), QoS: packet.QoS1, PacketID: 1})
+		clients[i].send(&packet.Puback{PacketID: got.PacketID})
+	}
+	// A client with a keep alive of 1 s that goes silent is closed after
+	// 1.5 s, parked as it is.
+	ka := dial(t, addr)
+	ka.connect(&packet.Connect{ClientID: []byte("park-ka"), CleanSession: true, KeepAlive: 1}, packet.Connack{})
+	start := time.Now()
+	ka.nc.SetReadDeadline(time.Now().Add(wait))
+	if _, err := ka.br.ReadByte(); err == nil {
+		t.Fatal("the silent client got a byte, not the end of its connection")
+	}
+	if d := time.Since(start); d < 1400*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("the silent client was closed after %v, want about 1.5 s", d)
+	}
+	if parks {
+		for _, c := range clients {
+			c.nc.Close()
+		}
+		eventually(t, "the goroutines to end", func() bool { return runtime.NumGoroutine()-before < 10 })
+	}
+}

@@ -1,0 +1,334 @@
+//go:build linux && (amd64 || arm64)
+
+package nowait_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/petrel-mqtt/petrel/internal/leaktest"
+	"github.com/petrel-mqtt/petrel/internal/nowait"
+)
+
+// listen returns a Listener on a free loopback port, closed when the test
+// ends.
+func listen(t *testing.T) *nowait.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := nowait.NewListener(l)
+	if pl == nil {
+		t.Fatal("NewListener returned nil for a TCP listener")
+	}
+	t.Cleanup(func() { pl.Close() })
+	return pl
+}
+
+// accepted dials pl and returns the client's end and the Conn accepted.
+func accepted(t *testing.T, pl *nowait.Listener) (net.Conn, *nowait.Conn) {
+	t.Helper()
+	client, err := net.Dial("tcp", pl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	nc, err := pl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*nowait.Conn)
+	t.Cleanup(func() { c.Close() })
+	return client, c
+}
+
+// TestConnStream: 1 MiB each way, written in pieces with pauses that make
+// both ends wait, arrives whole and in order; the addresses are the
+// client's, crossed; io.EOF once the client closes.
+func TestConnStream(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client, c := accepted(t, pl)
+	if c.RemoteAddr().String() != client.LocalAddr().String() || c.LocalAddr().String() != client.RemoteAddr().String() {
+		t.Fatalf("addresses %v <- %v, want %v <- %v", c.LocalAddr(), c.RemoteAddr(), client.RemoteAddr(), client.LocalAddr())
+	}
+	want := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+	var wg sync.WaitGroup
+	wg.Go(func() { // the Conn writes it all while the client reads slowly at first
+		if n, err := c.Write(want); n != len(want) || err != nil {
+			t.Errorf("Write = %d, %v", n, err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond)
+	got, err := io.ReadAll(io.LimitReader(client, int64(len(want))))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("client read %d bytes (%v), not the %d written", len(got), err, len(want))
+	}
+	wg.Wait()
+	wg.Go(func() {
+		for i := 0; i < len(want); i += 50000 {
+			client.Write(want[i:min(i+50000, len(want))])
+			if i%200000 == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		client.Close()
+	})
+	got, err = io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Conn read %d bytes (%v), not the %d written", len(got), err, len(want))
+	}
+	wg.Wait()
+}
+
+// TestConnPark: with nothing to read, TryRead says ErrWouldBlock; the
+// parked function is called once the client writes, and once for bytes
+// that came between TryRead and Park; then TryRead reads them.
+func TestConnPark(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client, c := accepted(t, pl)
+	buf := make([]byte, 64)
+	if n, err := c.TryRead(buf); n != 0 || err != nowait.ErrWouldBlock {
+		t.Fatalf("TryRead on a quiet connection = %d, %v; want ErrWouldBlock", n, err)
+	}
+	called := make(chan struct{}, 2)
+	if !c.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+		t.Fatal("Park on an open connection reported false")
+	}
+	select {
+	case <-called:
+		t.Fatal("the parked function was called before anything came")
+	case <-time.After(50 * time.Millisecond):
+	}
+	client.Write([]byte("hello"))
+	<-called
+	if n, err := c.TryRead(buf); string(buf[:n]) != "hello" || err != nil {
+		t.Fatalf("TryRead after the wake-up = %q, %v", buf[:n], err)
+	}
+	// Bytes that come between TryRead and Park.
+	if _, err := c.TryRead(buf); err != nowait.ErrWouldBlock {
+		t.Fatalf("TryRead = %v, want ErrWouldBlock", err)
+	}
+	client.Write([]byte("again"))
+	time.Sleep(20 * time.Millisecond)
+	if !c.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+		t.Fatal("Park reported false")
+	}
+	<-called
+	if n, err := c.TryRead(buf); string(buf[:n]) != "again" || err != nil {
+		t.Fatalf("TryRead = %q, %v", buf[:n], err)
+	}
+	select {
+	case <-called:
+		t.Fatal("the parked function was called twice")
+	case <-time.After(20 * time.Millisecond):
+	}
+}
+
+// TestConnParkEnds: a parked function is called when the read deadline
+// passes (TryRead then times out) and when the connection is closed
+// (TryRead then says net.ErrClosed); Park after either reports false.
+func TestConnParkEnds(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	_, c := accepted(t, pl)
+	buf := make([]byte, 8)
+	called := make(chan struct{}, 1)
+	park := func() {
+		t.Helper()
+		if _, err := c.TryRead(buf); err != nowait.ErrWouldBlock {
+			t.Fatalf("TryRead = %v, want ErrWouldBlock", err)
+		}
+		if !c.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+			t.Fatal("Park reported false")
+		}
+	}
+	park()
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	<-called
+	var ne net.Error
+	if _, err := c.TryRead(buf); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("TryRead past the deadline = %v, want a timeout", err)
+	}
+	if c.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+		t.Fatal("Park past the deadline reported true")
+	}
+	c.SetReadDeadline(time.Time{})
+	park()
+	c.Close()
+	<-called
+	if _, err := c.TryRead(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("TryRead after Close = %v, want net.ErrClosed", err)
+	}
+	if c.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+		t.Fatal("Park after Close reported true")
+	}
+}
+
+// TestConnWaits: a Read and a Write that wait end with a timeout at their
+// deadlines, and with net.ErrClosed when another goroutine closes the
+// connection; the socket is full for the Write (the client reads
+// nothing).
+func TestConnWaits(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	_, c := accepted(t, pl)
+	var ne net.Error
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 8)); !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past the deadline = %v, want a timeout", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	big := make([]byte, 64<<20)
+	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := c.Write(big); !errors.As(err, &ne) || !ne.Timeout() || n == 0 || n == len(big) {
+		t.Fatalf("Write to a full socket = %d, %v; want part of it and a timeout", n, err)
+	}
+	c.SetWriteDeadline(time.Time{})
+	errs := make(chan error, 2)
+	go func() { _, err := c.Read(make([]byte, 8)); errs <- err }()
+	go func() { _, err := c.Write(big); errs <- err }()
+	time.Sleep(30 * time.Millisecond)
+	c.Close()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("a waiting call after Close = %v, want net.ErrClosed", err)
+		}
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// TestListenerClose: Close ends a waiting Accept with an error and frees
+// the port; once nothing is open, the poller has ended.
+func TestListenerClose(t *testing.T) {
+	leaktest.Check(t)
+	defer checkPollerEnds(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	pl := nowait.NewListener(l)
+	errs := make(chan error, 1)
+	go func() { _, err := pl.Accept(); errs <- err }()
+	time.Sleep(30 * time.Millisecond)
+	if err := pl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after Close = %v, want net.ErrClosed", err)
+	}
+	if pl.Close() == nil {
+		t.Fatal("second Close reported no error")
+	}
+	l2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the port is still held after Close: %v", err)
+	}
+	l2.Close()
+	if nowait.NewListener(&net.UnixListener{}) != nil {
+		t.Fatal("NewListener took a listener other than TCP")
+	}
+}
+
+// TestConnMany: 200 clients echo through Conns served by goroutines that
+// park between messages, closing and reconnecting, so that descriptors
+// are reused while the poller runs: every echo comes back whole, and no
+// goroutine is left (the parked and waiting ones have all ended).
+func TestConnMany(t *testing.T) {
+	leaktest.Check(t)
+	t.Cleanup(func() { checkPollerEnds(t) })
+	pl := listen(t)
+	go func() {
+		for {
+			nc, err := pl.Accept()
+			if err != nil {
+				return
+			}
+			echoParked(nc.(*nowait.Conn), nil)
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			for round := range 5 {
+				client, err := net.Dial("tcp", pl.Addr().String())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for j := range 3 {
+					msg := strings.Repeat("x", 1+(i*7+j+round)%200)
+					client.Write([]byte(msg))
+					got := make([]byte, len(msg))
+					client.SetReadDeadline(time.Now().Add(10 * time.Second))
+					if _, err := io.ReadFull(client, got); err != nil || string(got) != msg {
+						t.Errorf("client %d: echo %q, %v", i, got, err)
+					}
+				}
+				client.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkPollerEnds fails t unless the poller and its goroutine end soon:
+// nothing is open.
+func checkPollerEnds(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for nowait.Polling() || strings.Contains(stacks(), "nowait.(*poller).run(") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the poller still runs with nothing open:\n%s", stacks())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// echoParked echoes what c reads, parking while it has nothing, until
+// the client closes. Woken by the poller (y not nil), it echoes on the
+// poller's goroutine, but hands off before every third write.
+func echoParked(c *nowait.Conn, y *nowait.Yield) {
+	buf := make([]byte, 256)
+	for i := 0; ; i++ {
+		n, err := c.TryRead(buf)
+		switch {
+		case err == nowait.ErrWouldBlock:
+			if c.Park(func(y *nowait.Yield) {
+				if y == nil {
+					go echoParked(c, nil)
+					return
+				}
+				echoParked(c, y)
+			}) {
+				return
+			}
+		case err != nil:
+			c.Close()
+			return
+		default:
+			if i%3 == 2 {
+				y.Handoff()
+			}
+			c.Write(buf[:n])
+		}
+	}
+}
