@@ -332,3 +332,56 @@ func echoParked(c *nowait.Conn, y *nowait.Yield) {
 		}
 	}
 }
+
+// TestConnHandoff: a callback that the poller's goroutine calls gets a
+// Yield; while one callback, handed off, waits, the poller goes on waking
+// another Conn. Park with bytes there already (no TryRead before it)
+// wakes at once.
+func TestConnHandoff(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client1, c1 := accepted(t, pl)
+	client2, c2 := accepted(t, pl)
+	release := make(chan struct{})
+	woke2 := make(chan *nowait.Yield, 1)
+	var gotYield bool
+	if !c1.Park(func(y *nowait.Yield) {
+		gotYield = y != nil
+		y.Handoff()
+		<-release // waits, as it may once handed off
+	}) {
+		t.Fatal("Park reported false")
+	}
+	if !c2.Park(func(y *nowait.Yield) { woke2 <- y }) {
+		t.Fatal("Park reported false")
+	}
+	client1.Write([]byte("1"))
+	time.Sleep(20 * time.Millisecond)
+	client2.Write([]byte("2"))
+	select {
+	case y := <-woke2:
+		if y == nil {
+			t.Error("the poller called the callback without a Yield")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second Conn was not woken while the first callback waited, handed off")
+	}
+	close(release)
+	if !gotYield {
+		t.Error("the first callback got no Yield")
+	}
+	// Bytes there already: Park wakes at once.
+	called := make(chan struct{}, 1)
+	if !c2.Park(func(*nowait.Yield) { called <- struct{}{} }) {
+		t.Fatal("Park reported false")
+	}
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Park with a byte unread did not wake")
+	}
+	buf := make([]byte, 4)
+	if n, err := c2.TryRead(buf); string(buf[:n]) != "2" || err != nil {
+		t.Fatalf("TryRead = %q, %v", buf[:n], err)
+	}
+}

@@ -27,13 +27,13 @@ import (
 
 // poller is one epoll instance and the Conns registered in it.
 type poller struct {
-	epfd   int
-	file   *os.File           // epfd, as the runtime polls it; closed with the last user
-	fn     func(uintptr) bool // p.poll, bound once
+	epfd int      // for epoll_ctl; closed with the last user
+	cur  *os.File // a duplicate of epfd, which the poller goroutine waits on in the runtime's poller; guarded by pollMu
+
+	// The poller goroutine's; one at a time is.
 	events [128]syscall.EpollEvent
 	ready  []*Conn        // the Conns of one batch of events
 	todo   []func(*Yield) // the parked callbacks the batch calls
-	// The fields above are the poller goroutine's: one at a time is.
 }
 
 // Yield is given to a parked callback that the poller's goroutine calls
@@ -55,7 +55,11 @@ func (y *Yield) Handoff() {
 	}
 	y.handed = true
 	y.p.todo = nil // what this goroutine has still to call is its own
-	go y.p.run()
+	pollMu.Lock()
+	defer pollMu.Unlock()
+	if y.p == current {
+		y.p.startLocked()
+	}
 }
 
 // pollMu guards the current poller, its users and its table.
@@ -68,16 +72,19 @@ var (
 	gen     uint32  // told apart a Conn from an earlier one on the same descriptor
 )
 
-// acquireLocked returns the current poller, starting one if there is none, and
-// counts one more user of it. The caller holds pollMu.
+// acquireLocked returns the current poller, starting one if there is
+// none, and counts one more user of it. The caller holds pollMu.
 func acquireLocked() (*poller, error) {
 	if current == nil {
 		p, err := newPoller()
 		if err != nil {
 			return nil, err
 		}
+		if err := p.startLocked(); err != nil {
+			syscall.Close(p.epfd)
+			return nil, err
+		}
 		current = p
-		go p.run()
 	}
 	users++
 	return current, nil
@@ -96,9 +103,17 @@ func release(p *poller) {
 		current = nil
 		conns = nil
 	}
+	var f *os.File
+	if last {
+		f, p.cur = p.cur, nil
+	}
 	pollMu.Unlock()
 	if last {
-		p.file.Close() // ends p.run
+		// Closing f ends p.run, once the poller goroutine returns from
+		// the runtime's poller: this may be that goroutine, in a
+		// callback; so it is closed by another.
+		go f.Close()
+		syscall.Close(p.epfd)
 	}
 }
 
@@ -111,11 +126,23 @@ func newPoller() (*poller, error) {
 		syscall.Close(epfd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	// A non-blocking descriptor given to os.NewFile is registered with
-	// the runtime's poller: reads through its SyscallConn wait there.
-	p := &poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll")}
-	p.fn = p.poll
-	return p, nil
+	return &poller{epfd: epfd}, nil
+}
+
+// startLocked starts a poller goroutine, on a duplicate of epfd of its
+// own: the one before it may still be in its Read, calling a callback
+// that handed off. The caller holds pollMu.
+func (p *poller) startLocked() error {
+	nfd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return os.NewSyscallError("fcntl", errno)
+	}
+	// A non-blocking descriptor (the duplicate shares epfd's mode) given
+	// to os.NewFile is registered with the runtime's poller: reads
+	// through its SyscallConn wait there.
+	p.cur = os.NewFile(nfd, "epoll")
+	go p.run(p.cur)
+	return nil
 }
 
 // register adds c's descriptor to the current poller, disarmed.
@@ -171,20 +198,38 @@ func (p *poller) arm(c *Conn, in, out bool) {
 	epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev)
 }
 
-// run takes events until the poller is closed, or until a callback it
-// called handed off.
-func (p *poller) run() {
-	rc, err := p.file.SyscallConn()
+// run takes events from f until it is closed (the poller is), or until
+// a callback it called handed off.
+func (p *poller) run(f *os.File) {
+	defer f.Close()
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return
 	}
 	y := &Yield{p: p}
-	// Each Read returns once poll has callbacks to call, outside it: a
-	// callback may close the last Conn, and so the poller, whose Close
-	// waits for the Read to return; and a callback that hands off lets
-	// the next poller goroutine Read. (Each Read starts with a poll, not
-	// a wait: it forgets a readiness the runtime saw meanwhile.)
-	for rc.Read(p.fn) == nil {
+	rc.Read(func(fd uintptr) bool { return p.poll(fd, y) })
+}
+
+// poll takes what events there are, never waiting, and calls the parked
+// callbacks they wake. It reports false, for the runtime to wait for
+// more, once there are no more; or true, once a callback has handed off.
+//
+// The goroutine stays in one Read of f all along: the runtime forgets at
+// the start of a Read that f became readable, and within one it keeps
+// that, so that an event that comes while the callbacks run (after the
+// epoll_pwait) ends the wait at once, and no epoll_pwait is needed after
+// the callbacks to see whether one did.
+func (p *poller) poll(fd uintptr, y *Yield) bool {
+	for {
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
+			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 || n == 0 {
+			return false
+		}
+		p.dispatch(p.events[:n])
 		todo := p.todo
 		for i, fn := range todo {
 			todo[i] = nil
@@ -195,28 +240,11 @@ func (p *poller) run() {
 			}
 		}
 		if y.handed {
-			return
+			return true
 		}
 		p.todo = todo[:0]
-	}
-}
-
-// poll takes what events there are, never waiting: it reports true once
-// they have parked callbacks to call, false (the runtime waits for more)
-// once there are no more.
-func (p *poller) poll(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
-			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
-		if errno == syscall.EINTR {
-			continue
-		}
-		if errno != 0 || n == 0 {
-			return len(p.todo) > 0
-		}
-		p.dispatch(p.events[:n])
 		if int(n) < len(p.events) {
-			return len(p.todo) > 0
+			return false
 		}
 	}
 }
