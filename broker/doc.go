@@ -140,9 +140,19 @@
 //
 // # Concurrency
 //
-// A Server's methods are safe for concurrent use. Each connection has one
-// goroutine, its reader, which decodes packets and acts on them; an idle
-// connection holds no buffer, only that goroutine's small stack. What is
+// A Server's methods are safe for concurrent use. Each connection has a
+// reader, which decodes packets and acts on them. An idle connection
+// holds no buffer. On Linux (amd64, arm64), a plain TCP connection given
+// by Serve holds no goroutine either while it has nothing to read: it
+// parks, and one poller goroutine watches every parked connection (in an
+// epoll instance of its own) and reads a woken client's few packets
+// itself, as Mosquitto's single thread does; a client that streams, or
+// whose packets may wait (a full outbox, flow control, a SUBSCRIBE, the
+// connection's end, a persistent store), gets a goroutine of its own
+// until it parks again. 5,000 idle clients take about 2.8 KB each, and
+// little of that stays once they leave. Elsewhere (TLS, WebSocket,
+// ServeConn, other systems) the reader is a goroutine that waits, with a
+// small stack. What is
 // queued for a client is written by the reader that routed it, once that
 // reader has handled every packet it has read, so that a message crosses
 // the broker with no thread woken at a low rate and a burst is written in

@@ -12,6 +12,15 @@
 // NewPipeWriter: Linux only), so that `petrel sub | …` and `… | petrel
 // pub -l` do not block a thread on each read or write.
 //
+// A Listener (Linux, amd64 and arm64) accepts TCP connections as Conns,
+// whose descriptors the package's one poller watches rather than the
+// runtime's: a Conn reads and writes like a net.Conn, and can park (Park)
+// instead of keeping a goroutine waiting, so that a server's idle clients
+// hold neither a goroutine nor a runtime poll descriptor, both of which
+// the runtime keeps allocated for good after a burst of them. The poller's
+// goroutine calls the parked functions itself, and a function that would
+// wait or last hands the poller's role to a new goroutine (Yield).
+//
 // On Linux both make their system calls raw (syscall.RawSyscall), unseen by
 // the scheduler: a non-blocking call cannot block, so there is no P to
 // hand to another thread while it runs, and no sleeping sysmon to wake.
