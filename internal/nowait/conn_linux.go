@@ -71,7 +71,14 @@ func (c *Conn) closeFD() {
 
 // Read reads into p what the connection has, waiting until it has some;
 // io.EOF once the peer has closed its side.
-func (c *Conn) Read(p []byte) (int, error) {
+func (c *Conn) Read(p []byte) (int, error) { return c.read(p, true) }
+
+// TryRead reads into p what the connection has, without waiting: with
+// nothing to read it returns ErrWouldBlock, or the timeout error if the
+// read deadline has passed. After ErrWouldBlock, the reader may Park.
+func (c *Conn) TryRead(p []byte) (int, error) { return c.read(p, false) }
+
+func (c *Conn) read(p []byte, wait bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -90,34 +97,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			if err := c.wait(false); err != nil {
-				return 0, c.opError("read", err)
+			if wait {
+				if err := c.wait(false); err != nil {
+					return 0, c.opError("read", err)
+				}
+				continue
 			}
-		default:
-			return 0, c.opError("read", os.NewSyscallError("read", errno))
-		}
-	}
-}
-
-// TryRead reads into p what the connection has, without waiting: with
-// nothing to read it returns ErrWouldBlock, or the timeout error if the
-// read deadline has passed. After ErrWouldBlock, the reader may Park.
-func (c *Conn) TryRead(p []byte) (int, error) {
-	if err := c.incref(); err != nil {
-		return 0, c.opError("read", err)
-	}
-	defer c.decref()
-	for {
-		n, errno := rawRead(uintptr(c.fd), p)
-		switch errno {
-		case 0:
-			if n == 0 && len(p) > 0 {
-				return 0, io.EOF
-			}
-			return n, nil
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
 			c.mu.Lock()
 			late := c.pastLocked(c.rdl)
 			c.mu.Unlock()
