@@ -98,9 +98,10 @@ func (c *conn) parks(pc *nowait.Conn) {
 	c.pc = pc
 	c.src.c = pc
 	c.resume = func(y *nowait.Yield) {
-		if y == nil || c.srv.store != nil {
-			// Not the poller, or a store that writes to disk
-			// as packets are handled: a goroutine of its own.
+		if y == nil || !c.srv.inline {
+			// Not the poller, or a store that writes to disk or
+			// an Authorizer of the caller's: a goroutine of its
+			// own.
 			go c.unpark(nil)
 			return
 		}

@@ -60,3 +60,35 @@ func TestIdleClientsPark(t *testing.T) {
 		eventually(t, "the goroutines to end", func() bool { return runtime.NumGoroutine()-before < 10 })
 	}
 }
+
+// slowAuthorizer holds CanPublish of topic "slow" until release closes.
+type slowAuthorizer struct{ release chan struct{} }
+
+func (a slowAuthorizer) CanPublish(_ Identity, topic string) bool {
+	if topic == "slow" {
+		<-a.release
+	}
+	return true
+}
+
+func (slowAuthorizer) CanSubscribe(Identity, string) bool { return true }
+
+// TestParkedSlowAuthorizer: an Authorizer of the caller's may wait; while
+// it holds one client's PUBLISH, every other parked client is still
+// served.
+func TestParkedSlowAuthorizer(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	_, addr := startServer(t, Config{Authorizer: slowAuthorizer{release}})
+	stuck := connectID(t, addr, "stuck", true)
+	others := make([]*client, 5)
+	for i := range others {
+		others[i] = connectID(t, addr, fmt.Sprint("other-", i), true)
+	}
+	stuck.send(&packet.Publish{Topic: []byte("slow"), Payload: []byte("x"), QoS: packet.QoS1, PacketID: 1})
+	time.Sleep(20 * time.Millisecond)
+	for _, c := range others {
+		c.send(&packet.Pingreq{})
+		c.expect(&packet.Pingresp{})
+	}
+}

@@ -47,7 +47,11 @@ type Server struct {
 	// checkReads is set when an Authorizer is configured: each delivery
 	// is then checked with CanSubscribe on its topic.
 	checkReads bool
-	store      *store // nil without PersistenceDir
+	// inline is set when handling a client's packets calls nothing that
+	// may wait (no store, no Authorizer but the built-in ones): the
+	// poller's goroutine handles a parked client's packets itself.
+	inline bool
+	store  *store // nil without PersistenceDir
 	// queuedBytes is what all sessions' queues and flights cost, against
 	// Config.MaxTotalQueuedBytes.
 	queuedBytes atomic.Int64
@@ -77,6 +81,11 @@ func New(cfg Config) (*Server, error) {
 		sessions:  make(map[string]*session),
 	}
 	s.checkReads = !isAllowAll(cfg.Authorizer)
+	if _, acl := cfg.Authorizer.(*ACL); (acl || !s.checkReads) && cfg.PersistenceDir == "" {
+		// Nothing that handling a PUBLISH or an acknowledgement calls
+		// may wait: the poller's goroutine may handle them (conn.unpark).
+		s.inline = true
+	}
 	if len(cfg.Bridges) > 0 {
 		s.cfg.Authorizer = bridgeAuthorizer{s, cfg.Authorizer}
 	}
@@ -147,8 +156,7 @@ func (s *Server) Serve(l net.Listener) error {
 					return
 				}
 				if c.pc != nil {
-					// Parked while idle: the goroutine ends then, and
-					// a new one with a small stack resumes.
+					// Parked while idle: the goroutine ends then.
 					if !c.run(r) {
 						s.wg.Done()
 					}
