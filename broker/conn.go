@@ -96,7 +96,7 @@ func newConn(srv *Server, nc net.Conn) *conn {
 // calls it for what a nowait.Listener accepted, before open.
 func (c *conn) parks(pc *nowait.Conn) {
 	c.pc = pc
-	c.src.c = pc
+	c.src.c, c.src.conn = pc, c
 	c.resume = func(y *nowait.Yield) {
 		if y == nil || !c.srv.inline {
 			// Not the poller, or a store that writes to disk or
@@ -254,15 +254,22 @@ func (c *conn) handoff() {
 // tried: the connection parks at once, and Park wakes it at once if bytes
 // came meanwhile. At a low rate, a client's every packet so costs one
 // system call less.
+//
+// A read within a packet waits for the rest on a goroutine of the
+// connection's own: never on the poller's, which alone could wake it.
 type parkReader struct {
 	c       *nowait.Conn
+	conn    *conn
 	try     bool
 	drained bool // the last read returned less than asked
 }
 
 func (p *parkReader) Read(b []byte) (n int, err error) {
 	if !p.try {
-		n, err = p.c.Read(b)
+		if n, err = p.c.TryRead(b); err == nowait.ErrWouldBlock {
+			p.conn.handoff()
+			n, err = p.c.Read(b)
+		}
 	} else {
 		p.try = false
 		if p.drained {

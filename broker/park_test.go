@@ -92,3 +92,21 @@ func TestParkedSlowAuthorizer(t *testing.T) {
 		c.expect(&packet.Pingresp{})
 	}
 }
+
+// TestParkedHalfPacket: a client that sends half a packet and stops is
+// waited for on a goroutine of its own, not on the poller's: every other
+// parked client is still served.
+func TestParkedHalfPacket(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	half := connectID(t, addr, "half", true)
+	others := make([]*client, 5)
+	for i := range others {
+		others[i] = connectID(t, addr, fmt.Sprint("other-", i), true)
+	}
+	half.write([]byte{0x30, 0x10, 0x00, 0x01}) // 4 bytes of a PUBLISH of 18
+	time.Sleep(20 * time.Millisecond)
+	for _, c := range others {
+		c.send(&packet.Pingreq{})
+		c.expect(&packet.Pingresp{})
+	}
+}
