@@ -385,3 +385,36 @@ func TestConnHandoff(t *testing.T) {
 		t.Fatalf("TryRead = %q, %v", buf[:n], err)
 	}
 }
+
+// TestConnHandoffBatch: when a callback hands off, the callbacks of the
+// same batch of events are called at once by the next poller goroutine,
+// not after it: the one that handed off may wait for what they do.
+func TestConnHandoffBatch(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client0, c0 := accepted(t, pl)
+	client1, c1 := accepted(t, pl)
+	client2, c2 := accepted(t, pl)
+	second := make(chan struct{})
+	waited := make(chan bool, 1)
+	// c0's callback keeps the poller busy while c1 and c2 become
+	// readable, so that one batch wakes both.
+	c0.Park(func(*nowait.Yield) { time.Sleep(50 * time.Millisecond) })
+	c1.Park(func(y *nowait.Yield) {
+		y.Handoff()
+		select {
+		case <-second:
+			waited <- true
+		case <-time.After(5 * time.Second):
+			waited <- false
+		}
+	})
+	c2.Park(func(*nowait.Yield) { close(second) })
+	client0.Write([]byte("0"))
+	time.Sleep(10 * time.Millisecond)
+	client1.Write([]byte("1")) // c1 first in the batch
+	client2.Write([]byte("2"))
+	if !<-waited {
+		t.Fatal("the callback that handed off waited for one of its batch in vain")
+	}
+}

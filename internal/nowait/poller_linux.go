@@ -4,6 +4,7 @@ package nowait
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -34,6 +35,7 @@ type poller struct {
 	events [128]syscall.EpollEvent
 	ready  []*Conn        // the Conns of one batch of events
 	todo   []func(*Yield) // the parked callbacks the batch calls
+	next   int            // the next of todo to call
 }
 
 // Yield is given to a parked callback that the poller's goroutine calls
@@ -54,11 +56,21 @@ func (y *Yield) Handoff() {
 		return
 	}
 	y.handed = true
-	y.p.todo = nil // what this goroutine has still to call is its own
+	p := y.p
+	// The callbacks of the batch still to call go to the next poller
+	// goroutine, first thing: the one handing off may wait for what one
+	// of them does.
+	rest := slices.Clone(p.todo[p.next:])
+	clear(p.todo)
+	p.todo, p.next = p.todo[:0], 0
 	pollMu.Lock()
 	defer pollMu.Unlock()
-	if y.p == current {
-		y.p.startLocked()
+	if p == current {
+		p.startLocked(rest)
+	} else {
+		for _, fn := range rest {
+			go fn(nil)
+		}
 	}
 }
 
@@ -80,7 +92,7 @@ func acquireLocked() (*poller, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.startLocked(); err != nil {
+		if err := p.startLocked(nil); err != nil {
 			syscall.Close(p.epfd)
 			return nil, err
 		}
@@ -130,9 +142,9 @@ func newPoller() (*poller, error) {
 }
 
 // startLocked starts a poller goroutine, on a duplicate of epfd of its
-// own: the one before it may still be in its Read, calling a callback
-// that handed off. The caller holds pollMu.
-func (p *poller) startLocked() error {
+// own (the one before it may still be in its Read, calling a callback
+// that handed off), which calls rest first. The caller holds pollMu.
+func (p *poller) startLocked(rest []func(*Yield)) error {
 	nfd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
 	if errno != 0 {
 		return os.NewSyscallError("fcntl", errno)
@@ -141,7 +153,7 @@ func (p *poller) startLocked() error {
 	// to os.NewFile is registered with the runtime's poller: reads
 	// through its SyscallConn wait there.
 	p.cur = os.NewFile(nfd, "epoll")
-	go p.run(p.cur)
+	go p.run(p.cur, rest)
 	return nil
 }
 
@@ -198,16 +210,36 @@ func (p *poller) arm(c *Conn, in, out bool) {
 	epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev)
 }
 
-// run takes events from f until it is closed (the poller is), or until
-// a callback it called handed off.
-func (p *poller) run(f *os.File) {
+// run calls rest, then takes events from f until it is closed (the
+// poller is), or until a callback it called handed off.
+func (p *poller) run(f *os.File, rest []func(*Yield)) {
 	defer f.Close()
+	y := &Yield{p: p}
+	p.todo, p.next = append(p.todo, rest...), 0
+	if p.call(y) {
+		return
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return
 	}
-	y := &Yield{p: p}
 	rc.Read(func(fd uintptr) bool { return p.poll(fd, y) })
+}
+
+// call calls the callbacks in todo, and reports whether one handed off:
+// the goroutine is then a callback's, and todo the next poller
+// goroutine's.
+func (p *poller) call(y *Yield) (handed bool) {
+	for p.next < len(p.todo) {
+		fn := p.todo[p.next]
+		p.todo[p.next] = nil
+		p.next++
+		if fn(y); y.handed {
+			return true
+		}
+	}
+	p.todo, p.next = p.todo[:0], 0
+	return false
 }
 
 // poll takes what events there are, never waiting, and calls the parked
@@ -230,19 +262,9 @@ func (p *poller) poll(fd uintptr, y *Yield) bool {
 			return false
 		}
 		p.dispatch(p.events[:n])
-		todo := p.todo
-		for i, fn := range todo {
-			todo[i] = nil
-			if y.handed {
-				go fn(nil) // this goroutine is a callback's now
-			} else {
-				fn(y)
-			}
-		}
-		if y.handed {
+		if p.call(y) {
 			return true
 		}
-		p.todo = todo[:0]
 		if int(n) < len(p.events) {
 			return false
 		}
