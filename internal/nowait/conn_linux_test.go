@@ -418,3 +418,31 @@ func TestConnHandoffBatch(t *testing.T) {
 		t.Fatal("the callback that handed off waited for one of its batch in vain")
 	}
 }
+
+// TestConnHandoffNoDescriptor: a handoff when no descriptor can be
+// duplicated for the next poller goroutine (out of descriptors) starts it
+// once one can: other Conns are woken all the same.
+func TestConnHandoffNoDescriptor(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client1, c1 := accepted(t, pl)
+	client2, c2 := accepted(t, pl)
+	release := make(chan struct{})
+	c1.Park(func(y *nowait.Yield) {
+		nowait.FailDups(3)
+		y.Handoff()
+		<-release
+	})
+	woke := make(chan struct{})
+	c2.Park(func(*nowait.Yield) { close(woke) })
+	client1.Write([]byte("1"))
+	time.Sleep(20 * time.Millisecond)
+	client2.Write([]byte("2"))
+	select {
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no poller goroutine after a handoff that could not duplicate a descriptor")
+	}
+	close(release)
+	nowait.FailDups(0)
+}

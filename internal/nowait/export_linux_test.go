@@ -8,3 +8,10 @@ func Polling() bool {
 	defer pollMu.Unlock()
 	return current != nil
 }
+
+// FailDups makes the next n duplications of the epoll descriptor fail.
+func FailDups(n int) {
+	pollMu.Lock()
+	defer pollMu.Unlock()
+	failDups = n
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -65,14 +66,41 @@ func (y *Yield) Handoff() {
 	p.todo, p.next = p.todo[:0], 0
 	pollMu.Lock()
 	defer pollMu.Unlock()
-	if p == current {
-		p.startLocked(rest)
-	} else {
+	if p != current {
 		for _, fn := range rest {
 			go fn(nil)
 		}
+		return
+	}
+	if p.startLocked(rest) != nil {
+		go p.restart(rest) // out of descriptors, say
 	}
 }
+
+// restart starts the next poller goroutine once a descriptor can be
+// duplicated for it, trying every 10 ms.
+func (p *poller) restart(rest []func(*Yield)) {
+	for {
+		time.Sleep(10 * time.Millisecond)
+		pollMu.Lock()
+		if p != current {
+			pollMu.Unlock()
+			for _, fn := range rest {
+				go fn(nil)
+			}
+			return
+		}
+		err := p.startLocked(rest)
+		pollMu.Unlock()
+		if err == nil {
+			return
+		}
+	}
+}
+
+// failDups, for tests, is how many duplications of the epoll descriptor
+// fail as if the process were out of descriptors. Guarded by pollMu.
+var failDups int
 
 // pollMu guards the current poller, its users and its table.
 var pollMu sync.Mutex
@@ -146,6 +174,11 @@ func newPoller() (*poller, error) {
 // that handed off), which calls rest first. The caller holds pollMu.
 func (p *poller) startLocked(rest []func(*Yield)) error {
 	nfd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno == 0 && failDups > 0 {
+		failDups--
+		syscall.Close(int(nfd))
+		errno = syscall.EMFILE
+	}
 	if errno != 0 {
 		return os.NewSyscallError("fcntl", errno)
 	}
