@@ -96,7 +96,7 @@ func newConn(srv *Server, nc net.Conn) *conn {
 // calls it for what a nowait.Listener accepted, before open.
 func (c *conn) parks(pc *nowait.Conn) {
 	c.pc = pc
-	c.src.c, c.src.conn = pc, c
+	c.src.conn = c
 	c.resume = func(y *nowait.Yield) {
 		if y == nil || !c.srv.inline {
 			// Not the poller, or a store that writes to disk or
@@ -258,24 +258,24 @@ func (c *conn) handoff() {
 // A read within a packet waits for the rest on a goroutine of the
 // connection's own: never on the poller's, which alone could wake it.
 type parkReader struct {
-	c       *nowait.Conn
 	conn    *conn
 	try     bool
 	drained bool // the last read returned less than asked
 }
 
 func (p *parkReader) Read(b []byte) (n int, err error) {
+	pc := p.conn.pc
 	if !p.try {
-		if n, err = p.c.TryRead(b); err == nowait.ErrWouldBlock {
+		if n, err = pc.TryRead(b); err == nowait.ErrWouldBlock {
 			p.conn.handoff()
-			n, err = p.c.Read(b)
+			n, err = pc.Read(b)
 		}
 	} else {
 		p.try = false
 		if p.drained {
 			return 0, packet.ErrWouldBlock
 		}
-		if n, err = p.c.TryRead(b); err == nowait.ErrWouldBlock {
+		if n, err = pc.TryRead(b); err == nowait.ErrWouldBlock {
 			return 0, packet.ErrWouldBlock
 		}
 	}
