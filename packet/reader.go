@@ -30,6 +30,7 @@ type Reader struct {
 	br      *bufio.Reader // nil while a pooled Reader holds no buffer
 	src     aheadReader   // a pooled Reader's source
 	pooled  bool
+	direct  bool // the source returned ErrWouldBlock: it never waits between packets
 	d       Decoder
 	buf     []byte // body storage for packets that do not fit in br
 	pending int    // bytes peeked from br for the last packet, to discard
@@ -115,14 +116,36 @@ func (r *Reader) Release() {
 
 // refill gives a pooled Reader's empty buffer back, and takes one again
 // once bytes arrive; it returns the error of that wait.
+//
+// A source that has returned ErrWouldBlock never waits between packets, so
+// a buffer held across its read is held for no time: refill reads it
+// straight into a buffer from the pool, and gives that back if nothing
+// came. A packet longer than the small array then costs one read, not two.
 func (r *Reader) refill() error {
 	if r.br != nil {
 		if r.br.Buffered() > 0 {
 			return nil
 		}
-		r.Release()
+		if !r.direct {
+			r.Release()
+		}
+	}
+	if r.direct {
+		if r.br == nil {
+			r.src.i, r.src.n = 0, 0
+			r.br = readerPool.Get().(*bufio.Reader)
+			r.br.Reset(&r.src)
+		}
+		if _, err := r.br.Peek(1); err != nil {
+			r.Release()
+			return err
+		}
+		return nil
 	}
 	n, err := r.src.r.Read(r.src.ahead[:])
+	if err == ErrWouldBlock {
+		r.direct = true
+	}
 	if n == 0 {
 		if err == nil {
 			err = io.ErrNoProgress

@@ -3,6 +3,7 @@ package packet
 import (
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 )
 
@@ -139,5 +140,58 @@ func TestPooledReaderWouldBlock(t *testing.T) {
 	}
 	if r.err == nil {
 		t.Fatal("ErrWouldBlock inside a packet did not end the stream")
+	}
+}
+
+// countingSource is a blockingSource that records the size of each read.
+type countingSource struct {
+	blockingSource
+	sizes []int
+}
+
+func (c *countingSource) Read(p []byte) (int, error) {
+	c.sizes = append(c.sizes, len(p))
+	if len(c.chunks) > 0 && len(c.chunks[0]) > len(p) {
+		n := copy(p, c.chunks[0])
+		c.chunks[0] = c.chunks[0][n:] // the rest, at the next read
+		return n, nil
+	}
+	return c.blockingSource.Read(p)
+}
+
+// TestPooledReaderDirect: until its source has returned ErrWouldBlock, a
+// pooled Reader waits for a packet in its small array, holding no buffer;
+// once it has, the source never waits between packets, and a packet
+// longer than the array is read in one call, straight into a pooled
+// buffer, given back when a read finds nothing.
+func TestPooledReaderDirect(t *testing.T) {
+	pub, _ := (&Publish{Topic: []byte("a/b"), Payload: bytes.Repeat([]byte("x"), 300), QoS: QoS1, PacketID: 7}).AppendBinary(nil)
+	src := &countingSource{blockingSource: blockingSource{chunks: [][]byte{pub, nil, pub, nil}}}
+	r := NewPooledReader(src, 0)
+	if _, err := r.ReadPacket(); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.sizes) != 2 || src.sizes[0] != 64 {
+		t.Fatalf("a packet before ErrWouldBlock: reads of %v bytes, want two: 64 (the small array), then the rest into a buffer", src.sizes)
+	}
+	if _, err := r.ReadPacket(); err != ErrWouldBlock {
+		t.Fatalf("got %v, want ErrWouldBlock", err)
+	}
+	if r.br != nil {
+		t.Fatal("the Reader holds a buffer after ErrWouldBlock")
+	}
+	src.sizes = nil
+	p, err := r.ReadPacket()
+	if err != nil || len(p.(*Publish).Payload) != 300 {
+		t.Fatalf("got %v, %v; want the PUBLISH", p, err)
+	}
+	if want := []int{DefaultReaderBufferSize}; !slices.Equal(src.sizes, want) {
+		t.Fatalf("a packet after ErrWouldBlock: reads of %v bytes, want %v (one, into a buffer)", src.sizes, want)
+	}
+	if _, err := r.ReadPacket(); err != ErrWouldBlock || r.br != nil {
+		t.Fatalf("got %v, holding a buffer: %v; want ErrWouldBlock and no buffer", err, r.br != nil)
+	}
+	if _, err := r.ReadPacket(); err != io.EOF {
+		t.Fatalf("at the end: %v, want io.EOF", err)
 	}
 }
