@@ -196,10 +196,12 @@ func (c *conn) writeInline() {
 	if !c.claim() {
 		return
 	}
-	w := new(write)
+	w := writePool.Get().(*write)
 	if w.fill(c) {
 		if !w.sendNow(c) {
-			if !w.failed {
+			if w.failed {
+				w.put()
+			} else {
 				go c.writeLoop(w) // the rest, within the full WriteTimeout
 			}
 			return
@@ -209,7 +211,7 @@ func (c *conn) writeInline() {
 			return
 		}
 	}
-	w.free()
+	w.put()
 	if c.release() {
 		go c.writeLoop(nil)
 	}
@@ -220,8 +222,9 @@ func (c *conn) writeInline() {
 // connection.
 func (c *conn) writeLoop(w *write) {
 	if w == nil {
-		w = new(write)
+		w = writePool.Get().(*write)
 	}
+	defer w.put()
 	for {
 		if w.pending() && !w.send(c, c.srv.cfg.WriteTimeout) {
 			return
@@ -254,6 +257,21 @@ type write struct {
 	enc     encoder
 	failed  bool
 	full    bool // the last fill took a whole batch: more may be queued
+}
+
+// writePool holds writes between batches with the slices they grew, so
+// that a batch allocates nothing once the pool is warm: at a low rate
+// every message is a batch of its own, and its PUBACK another.
+var writePool = sync.Pool{New: func() any { return new(write) }}
+
+// put gives w back to writePool, empty: no packet, message or flight of
+// the batch stays reachable from the pool.
+func (w *write) put() {
+	w.free()
+	clear(w.batch)
+	clear(w.flights)
+	*w = write{batch: w.batch[:0], bufs: w.bufs[:0], chunks: w.chunks[:0], flights: w.flights[:0]}
+	writePool.Put(w)
 }
 
 func (w *write) pending() bool { return len(w.bufs) > 0 }
