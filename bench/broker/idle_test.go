@@ -21,13 +21,15 @@ import (
 // they leave, and what a message costs at a low rate.
 //
 //	go test -run '^TestIdle$' -v -idle.clients 5000
-//	go test -run '^TestLowRate$' -v
+//	go test -run '^TestLowRate$' -v [-lowrate.rounds 5] [-baseline /path/to/older/petrel]
 
 var (
 	flagIdleClients = flag.Int("idle.clients", 5000, "idle clients to connect")
 	flagIdleWait    = flag.Duration("idle.wait", time.Minute, "how long to watch RSS after the clients leave")
 	flagLowRate     = flag.Int("lowrate.rate", 200, "messages a second")
 	flagLowDuration = flag.Duration("lowrate.duration", 10*time.Second, "how long to publish")
+	flagLowRounds   = flag.Int("lowrate.rounds", 3, "rounds, each broker in turn")
+	flagBaseline    = flag.String("baseline", "", "a petrel binary of another revision, run beside this tree's as petrel-base")
 )
 
 // rss returns the resident set size of process pid.
@@ -149,11 +151,14 @@ func connectIdle(t *testing.T, b *brokerProc, n int, prefix string) []net.Conn {
 func TestLowRate(t *testing.T) {
 	dir := t.TempDir()
 	brokers := []*brokerProc{startPetrel(t, buildPetrel(t, dir)), startMosquitto(t)}
+	if *flagBaseline != "" {
+		brokers = append(brokers, startPetrelAs(t, *flagBaseline, "petrel-base"))
+	}
 	t.Logf("%-10s %8s %8s %8s %8s %8s %14s", "broker", "msgs", "p50", "p90", "p99", "max", "CPU per msg")
 	// Per broker, each figure's values over the rounds: p50, p90, p99,
 	// max (µs) and CPU per message (µs).
 	figures := map[string]*[5][]float64{}
-	for round := range 3 {
+	for round := range *flagLowRounds {
 		for _, b := range brokers {
 			lat, cpu, err := lowRate(b, round)
 			if err != nil {
@@ -177,6 +182,10 @@ func TestLowRate(t *testing.T) {
 	ratio := func(i int) float64 { return medianOf(p[i]) / medianOf(m[i]) }
 	t.Logf("petrel/Mosquitto, medians of the rounds: CPU per message %.2f (target <= 1.00: %s), p50 %.2f (target <= 1.00: %s), p90 %.2f (target <= 1.00: %s), p99 %.2f, max %.2f",
 		ratio(4), mark(ratio(4) <= 1), ratio(0), mark(ratio(0) <= 1), ratio(1), mark(ratio(1) <= 1), ratio(2), ratio(3))
+	if base := figures["petrel-base"]; base != nil {
+		vs := func(i int) float64 { return medianOf(p[i]) / medianOf(base[i]) }
+		t.Logf("petrel/petrel-base: CPU per message %.2f, p50 %.2f, p90 %.2f, p99 %.2f, max %.2f", vs(4), vs(0), vs(1), vs(2), vs(3))
+	}
 }
 
 // medianOf returns the median of xs, which it sorts.

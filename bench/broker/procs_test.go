@@ -102,11 +102,18 @@ log_type warning
 // startPetrel starts petrel broker on port 0 and reads the port it prints.
 func startPetrel(t testing.TB, bin string) *brokerProc {
 	t.Helper()
+	return startPetrelAs(t, bin, "petrel")
+}
+
+// startPetrelAs is startPetrel for a broker shown under name: a baseline
+// build beside the tree's, say.
+func startPetrelAs(t testing.TB, bin, name string) *brokerProc {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "petrel.conf")
 	if err := os.WriteFile(conf, []byte(petrelLogConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startListening(t, "petrel", exec.Command(bin, "broker", "-c", conf, "-listen", "127.0.0.1:0", "-max-inflight", "65535", "-max-queued", "10000000"))
+	return startListening(t, name, exec.Command(bin, "broker", "-c", conf, "-listen", "127.0.0.1:0", "-max-inflight", "65535", "-max-queued", "10000000"))
 }
 
 // buildMochi builds cmd/mochibroker, mochi-mqtt's broker on one listener,
