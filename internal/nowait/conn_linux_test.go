@@ -446,3 +446,37 @@ func TestConnHandoffNoDescriptor(t *testing.T) {
 	close(release)
 	nowait.FailDups(0)
 }
+
+// TestConnHandoffReuses: handoffs in turn, each callback done before the
+// next, take the duplicate of the epoll descriptor that the goroutine
+// before them gave up, not a new one each: the runtime checks a new one
+// against every descriptor in the poller, so a burst of handoffs (clients
+// leaving) made anew would cost the square of the connections open.
+func TestConnHandoffReuses(t *testing.T) {
+	leaktest.Check(t)
+	pl := listen(t)
+	client, c := accepted(t, pl)
+	before := nowait.Dups()
+	for i := range 50 {
+		done := make(chan struct{})
+		if !c.Park(func(y *nowait.Yield) {
+			y.Handoff()
+			buf := make([]byte, 1)
+			c.TryRead(buf)
+			close(done)
+		}) {
+			t.Fatal("Park reported false")
+		}
+		client.Write([]byte("x"))
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("handoff %d: the callback was not called", i)
+		}
+	}
+	// The callback's goroutine gives its duplicate back once it returns:
+	// the next handoff may come first, and make one more.
+	if n := nowait.Dups() - before; n > 3 {
+		t.Errorf("50 handoffs in turn made %d duplicates of the epoll descriptor, want at most 3", n)
+	}
+}

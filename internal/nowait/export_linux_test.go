@@ -15,3 +15,10 @@ func FailDups(n int) {
 	defer pollMu.Unlock()
 	failDups = n
 }
+
+// Dups returns how many duplications of the epoll descriptor were made.
+func Dups() int {
+	pollMu.Lock()
+	defer pollMu.Unlock()
+	return dups
+}

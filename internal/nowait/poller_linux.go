@@ -31,6 +31,13 @@ import (
 type poller struct {
 	epfd int      // for epoll_ctl; closed with the last user
 	cur  *os.File // a duplicate of epfd, which the poller goroutine waits on in the runtime's poller; guarded by pollMu
+	// Duplicates that a poller goroutine waited on, which no goroutine is
+	// in a Read of any more, for the next: the runtime's poller checks
+	// an epoll instance added to it against every descriptor in it
+	// (against loops), so a new duplicate costs in proportion to the
+	// connections open, and a burst of handoffs (each client of a burst
+	// hands off to end) would cost their square. Guarded by pollMu.
+	spare []*os.File
 
 	// The poller goroutine's; one at a time is.
 	events [128]syscall.EpollEvent
@@ -99,8 +106,9 @@ func (p *poller) restart(rest []func(*Yield)) {
 }
 
 // failDups, for tests, is how many duplications of the epoll descriptor
-// fail as if the process were out of descriptors. Guarded by pollMu.
-var failDups int
+// fail as if the process were out of descriptors; dups counts those made.
+// Guarded by pollMu.
+var failDups, dups int
 
 // pollMu guards the current poller, its users and its table.
 var pollMu sync.Mutex
@@ -143,17 +151,40 @@ func release(p *poller) {
 		current = nil
 		conns = nil
 	}
-	var f *os.File
+	var files []*os.File
 	if last {
-		f, p.cur = p.cur, nil
+		files = append(p.spare, p.cur)
+		p.cur, p.spare = nil, nil
 	}
 	pollMu.Unlock()
 	if last {
-		// Closing f ends p.run, once the poller goroutine returns from
-		// the runtime's poller: this may be that goroutine, in a
+		// Closing p.cur ends p.run, once the poller goroutine returns
+		// from the runtime's poller: this may be that goroutine, in a
 		// callback; so it is closed by another.
-		go f.Close()
+		go func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
 		syscall.Close(p.epfd)
+	}
+}
+
+// maxSpare bounds poller.spare: each spare duplicate, registered in the
+// runtime's poller, is told of every event too.
+const maxSpare = 2
+
+// done takes back f, which a poller goroutine no longer waits on: a
+// spare for the next, or closed.
+func (p *poller) done(f *os.File) {
+	pollMu.Lock()
+	if p == current && f != p.cur && len(p.spare) < maxSpare {
+		p.spare = append(p.spare, f)
+		f = nil
+	}
+	pollMu.Unlock()
+	if f != nil {
+		f.Close() // closed already if the poller is: that is harmless
 	}
 }
 
@@ -173,6 +204,13 @@ func newPoller() (*poller, error) {
 // own (the one before it may still be in its Read, calling a callback
 // that handed off), which calls rest first. The caller holds pollMu.
 func (p *poller) startLocked(rest []func(*Yield)) error {
+	if n := len(p.spare); n > 0 {
+		p.cur = p.spare[n-1]
+		p.spare[n-1] = nil
+		p.spare = p.spare[:n-1]
+		go p.run(p.cur, rest)
+		return nil
+	}
 	nfd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
 	if errno == 0 && failDups > 0 {
 		failDups--
@@ -182,6 +220,7 @@ func (p *poller) startLocked(rest []func(*Yield)) error {
 	if errno != 0 {
 		return os.NewSyscallError("fcntl", errno)
 	}
+	dups++
 	// A non-blocking descriptor (the duplicate shares epfd's mode) given
 	// to os.NewFile is registered with the runtime's poller: reads
 	// through its SyscallConn wait there.
@@ -246,7 +285,7 @@ func (p *poller) arm(c *Conn, in, out bool) {
 // run calls rest, then takes events from f until it is closed (the
 // poller is), or until a callback it called handed off.
 func (p *poller) run(f *os.File, rest []func(*Yield)) {
-	defer f.Close()
+	defer p.done(f)
 	y := &Yield{p: p}
 	p.todo, p.next = append(p.todo, rest...), 0
 	if p.call(y) {
