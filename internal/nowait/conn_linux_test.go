@@ -447,6 +447,69 @@ func TestConnHandoffNoDescriptor(t *testing.T) {
 	nowait.FailDups(0)
 }
 
+// TestListenerPark: TryAccept never waits; a parked callback is called on
+// the poller's goroutine, with a Yield, once a connection is pending, and
+// with nil by Close; a closed listener does not park.
+func TestListenerPark(t *testing.T) {
+	leaktest.Check(t)
+	defer checkPollerEnds(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := nowait.NewListener(l)
+	if _, err := pl.TryAccept(); err != nowait.ErrWouldBlock {
+		t.Fatalf("TryAccept with nothing pending = %v, want ErrWouldBlock", err)
+	}
+	woke := make(chan *nowait.Yield, 1)
+	park := func() {
+		t.Helper()
+		if !pl.Park(func(y *nowait.Yield) { woke <- y }) {
+			t.Fatal("Park reported false on an open listener")
+		}
+	}
+	park()
+	select {
+	case <-woke:
+		t.Fatal("the callback was called with nothing pending")
+	case <-time.After(50 * time.Millisecond):
+	}
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	select {
+	case y := <-woke:
+		if y == nil {
+			t.Fatal("a pending connection woke the callback without a Yield")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a pending connection did not wake the parked callback")
+	}
+	nc, err := pl.TryAccept()
+	if err != nil {
+		t.Fatalf("TryAccept with a connection pending: %v", err)
+	}
+	nc.Close()
+	park()
+	pl.Close()
+	select {
+	case y := <-woke:
+		if y != nil {
+			t.Fatal("Close called the callback with a Yield")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not call the parked callback")
+	}
+	if pl.Park(func(*nowait.Yield) {}) {
+		t.Fatal("Park on a closed listener reported true")
+	}
+	if _, err := pl.TryAccept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("TryAccept after Close = %v, want net.ErrClosed", err)
+	}
+}
+
 // TestConnHandoffReuses: handoffs in turn, each callback done before the
 // next, take the duplicate of the epoll descriptor that the goroutine
 // before them gave up, not a new one each: the runtime checks a new one

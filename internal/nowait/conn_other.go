@@ -25,3 +25,9 @@ type Listener struct{ net.Listener }
 // NewListener returns nil: the runtime's poller serves here (the
 // package polls on Linux, amd64 and arm64).
 func NewListener(net.Listener) *Listener { return nil }
+
+// TryAccept is never called: NewListener returned nil.
+func (*Listener) TryAccept() (net.Conn, error) { panic("unreachable") }
+
+// Park is never called: NewListener returned nil.
+func (*Listener) Park(func(*Yield)) bool { panic("unreachable") }

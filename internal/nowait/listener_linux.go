@@ -46,14 +46,27 @@ func NewListener(l net.Listener) *Listener {
 	if register(a.lc) != nil {
 		return nil
 	}
-	a.fn = a.accept
+	a.fn = a.accept4
 	return a
 }
 
 // Accept waits for the next connection and returns it as a *Conn. Its
 // errors are a *net.OpError whose Temporary method says whether to try
 // again (out of descriptors), or one for the closed listener.
-func (a *Listener) Accept() (net.Conn, error) {
+func (a *Listener) Accept() (net.Conn, error) { return a.accept(true) }
+
+// TryAccept is Accept that never waits: with no connection pending it
+// returns ErrWouldBlock, and the caller may Park.
+func (a *Listener) TryAccept() (net.Conn, error) { return a.accept(false) }
+
+// Park has fn called once, by another goroutine, when a connection is
+// pending or the listener is closed, as Conn.Park does for bytes: the
+// poller's goroutine calls fn with a Yield, and Close calls it with nil.
+// It reports false, and keeps nothing, if the listener is closed. Only
+// one goroutine accepts, and not while it parks.
+func (a *Listener) Park(fn func(*Yield)) bool { return a.lc.Park(fn) }
+
+func (a *Listener) accept(wait bool) (net.Conn, error) {
 	for {
 		a.nfd, a.errno = -1, 0
 		if err := a.rc.Control(a.fn); err != nil {
@@ -62,6 +75,9 @@ func (a *Listener) Accept() (net.Conn, error) {
 		switch a.errno {
 		case 0:
 		case syscall.EAGAIN:
+			if !wait {
+				return nil, ErrWouldBlock
+			}
 			if err := a.lc.wait(false); err != nil {
 				return nil, a.opError(err)
 			}
@@ -94,16 +110,17 @@ func (a *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// accept makes one accept4 on the listening descriptor, which
+// accept4 makes one accept4 on the listening descriptor, which
 // RawConn.Control keeps open meanwhile.
-func (a *Listener) accept(fd uintptr) {
+func (a *Listener) accept4(fd uintptr) {
 	n := uint32(syscall.SizeofSockaddrAny)
 	nfd, _, errno := syscall.RawSyscall6(syscall.SYS_ACCEPT4, fd, uintptr(unsafe.Pointer(&a.rsa)),
 		uintptr(unsafe.Pointer(&n)), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
 	a.nfd, a.errno = int(nfd), errno
 }
 
-// Close stops a waiting Accept and closes the listener.
+// Close stops a waiting Accept, calls a parked callback and closes the
+// listener.
 func (a *Listener) Close() error {
 	c := a.lc
 	c.mu.Lock()
@@ -112,14 +129,19 @@ func (a *Listener) Close() error {
 		return a.tl.Close() // closed already: the net package says so
 	}
 	c.closing, c.fdClosed = true, true
-	rch := c.rch
+	rch, fn := c.rch, c.parked
+	c.parked, c.rwait = nil, false
 	c.mu.Unlock()
 	// Out of the poller while the descriptor is still the listener's.
 	var ev syscall.EpollEvent
 	epollCtl(c.p.epfd, syscall.EPOLL_CTL_DEL, c.fd, &ev)
 	unregister(c)
 	wake(rch)
-	return a.tl.Close()
+	err := a.tl.Close()
+	if fn != nil {
+		fn(nil)
+	}
+	return err
 }
 
 // Addr returns the listener's address.
