@@ -38,6 +38,7 @@ type conn struct {
 	resume func(*nowait.Yield) // runs unpark; bound once
 	y      *nowait.Yield       // while the poller's goroutine reads for it (handoff)
 	inline int                 // packets read there since it woke
+	opened bool                // it has been woken once: its CONNECT was read (start)
 
 	// Guarded by Server.mu: the connection's place among the pending
 	// ones (nil once its CONNECT is accepted, or it was evicted), its IP
@@ -135,7 +136,10 @@ func (c *conn) serve() {
 // to go on with, or nil if the connection ended.
 func (c *conn) open() *packet.Reader {
 	cfg := &c.srv.cfg
-	c.nc.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
+	if c.pc == nil {
+		c.nc.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
+	} // else startParked set the read deadline, and writes never wait
+
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(c.srv.ctx); err != nil {
 			c.close(err)
@@ -230,9 +234,48 @@ const maxInline = 128
 // (handoff's callers), it hands the poller's role to a new goroutine and
 // goes on as the connection's own.
 func (c *conn) unpark(y *nowait.Yield) {
+	if !c.opened {
+		c.start(y)
+		return
+	}
 	r := c.r
 	c.r, c.y, c.inline = nil, y, 0
 	c.src.drained = false // woken: read
+	if !c.run(r) {
+		c.srv.wg.Done()
+	}
+}
+
+// startParked starts a connection that Serve's poller accepted: parked
+// until its first bytes come, within the connect timeout, with no
+// goroutine of its own meanwhile.
+func (s *Server) startParked(pc *nowait.Conn) {
+	c := s.track(pc)
+	if c == nil {
+		return
+	}
+	c.parks(pc)
+	pc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
+	if !pc.Park(c.resume) {
+		go c.start(nil) // closed already: start ends it
+	}
+}
+
+// start opens a connection that startParked parked, once its first bytes
+// came, its connect timeout passed or it was closed, and goes on as
+// unpark does. On the poller's goroutine (y), a client's connection is
+// so accepted, read, answered and parked with no goroutine started; what
+// may wait on the way hands off first: an Authenticator, a session taken
+// over, a refusal, the end.
+func (c *conn) start(y *nowait.Yield) {
+	c.opened, c.y, c.inline = true, y, 0
+	r := c.open()
+	if r == nil {
+		c.handoff() // finish waits for the writer
+		c.finish()
+		c.srv.wg.Done()
+		return
+	}
 	if !c.run(r) {
 		c.srv.wg.Done()
 	}
@@ -391,6 +434,7 @@ func (c *conn) handleAck(t packet.Type, id uint16) error {
 // refuse sends CONNACK with a refusal code, which ends the connection
 // [MQTT-3.2.2-5]; the session present flag is 0 [MQTT-3.2.2-4].
 func (c *conn) refuse(code packet.ConnectReturnCode, reason error) {
+	c.handoff() // the write may wait
 	c.srv.countRefused(code)
 	c.srv.log.Info("connection refused", "remote", c.remote, "code", int(code), "reason", reason)
 	b, _ := (&packet.Connack{ReturnCode: code}).AppendBinary(nil)

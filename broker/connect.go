@@ -134,6 +134,7 @@ func (c *conn) authenticate(info ConnInfo) (string, error) {
 	if a == nil {
 		return info.Username, nil
 	}
+	c.handoff() // the caller's Authenticator may take its time
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.srv.cfg.ConnectTimeout)
 	defer cancel()
 	go func() {
@@ -202,6 +203,7 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 			}
 			if old != nil {
 				s.mu.Unlock()
+				c.handoff() // the old connection's end may take its time
 				old.close(errTakenOver)
 				select {
 				case <-old.detached:

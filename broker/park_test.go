@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -109,4 +110,49 @@ func TestParkedHalfPacket(t *testing.T) {
 		c.send(&packet.Pingreq{})
 		c.expect(&packet.Pingresp{})
 	}
+}
+
+// TestParkedConnect: the poller accepts connections and reads their
+// CONNECT itself; what may wait on the way is left to a goroutine of the
+// connection's own, so that a client held there stalls no other: half a
+// CONNECT, an Authenticator that takes its time, a session taken over
+// from a connection that is slow to end, a client that sends nothing
+// (closed after ConnectTimeout).
+func TestParkedConnect(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	auth := AuthenticatorFunc(func(ctx context.Context, info ConnInfo) (string, error) {
+		if info.ClientID == "slow" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return info.Username, nil
+	})
+	_, addr := startServer(t, Config{Authenticator: auth, ConnectTimeout: 300 * time.Millisecond})
+
+	silent := dial(t, addr) // sends nothing
+	half := dial(t, addr)
+	connect, _ := (&packet.Connect{ClientID: []byte("half"), CleanSession: true}).AppendBinary(nil)
+	half.write(connect[:len(connect)/2])
+	slow := dial(t, addr)
+	slow.send(&packet.Connect{ClientID: []byte("slow"), CleanSession: true})
+	time.Sleep(20 * time.Millisecond)
+
+	// Others connect, and one takes another's session over, meanwhile.
+	first := connectID(t, addr, "twice", true)
+	second := connectID(t, addr, "twice", true)
+	second.send(&packet.Pingreq{})
+	second.expect(&packet.Pingresp{})
+	first.expectClosed()
+	for i := range 5 {
+		c := connectID(t, addr, fmt.Sprint("other-", i), true)
+		c.send(&packet.Pingreq{})
+		c.expect(&packet.Pingresp{})
+	}
+	// The half CONNECT is still waited for: its rest completes it.
+	half.write(connect[len(connect)/2:])
+	half.expect(&packet.Connack{})
+	silent.expectClosed() // within ConnectTimeout
 }

@@ -113,7 +113,8 @@ func New(cfg Config) (*Server, error) {
 // accept error at once, after closing l. For TLS, pass a listener from
 // tls.NewListener; the handshake runs within Config.ConnectTimeout.
 func (s *Server) Serve(l net.Listener) error {
-	if pl := nowait.NewListener(l); pl != nil {
+	pl := nowait.NewListener(l)
+	if pl != nil {
 		l = pl // plain TCP on Linux: connections that park while idle
 	}
 	if !s.addListener(l) {
@@ -122,44 +123,25 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	defer s.wg.Done()
 	defer s.removeListener(l)
+	if pl != nil {
+		return s.servePolled(pl)
+	}
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
+			if retry, end := s.acceptFailed(l, err, &backoff); !retry {
+				return end
 			}
-			// Retry what may pass, such as running out of file
-			// descriptors, as http.Server does.
-			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "delay", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-s.ctx.Done():
-				}
-				continue
-			}
-			l.Close()
-			return err
+			continue
 		}
 		backoff = 0
 		if c := s.track(nc); c != nil {
 			go func() {
-				if pc, ok := nc.(*nowait.Conn); ok {
-					c.parks(pc)
-				}
 				r := c.open()
 				if r == nil {
 					c.finish()
 					s.wg.Done()
-					return
-				}
-				if c.pc != nil {
-					// Parked while idle: the goroutine ends then.
-					if !c.run(r) {
-						s.wg.Done()
-					}
 					return
 				}
 				// The rest on a new goroutine, whose stack holds only
@@ -171,6 +153,80 @@ func (s *Server) Serve(l net.Listener) error {
 				}()
 			}()
 		}
+	}
+}
+
+// acceptFailed reports whether Serve retries after an Accept error, once
+// a delay has passed: out of file descriptors, say, as http.Server does.
+// If not, Serve returns end.
+func (s *Server) acceptFailed(l net.Listener, err error, backoff *time.Duration) (retry bool, end error) {
+	if s.isClosing() {
+		return false, ErrServerClosed
+	}
+	if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
+		*backoff = min(max(2**backoff, 5*time.Millisecond), time.Second)
+		s.log.Warn("accept failed; retrying", "err", err, "delay", *backoff)
+		select {
+		case <-time.After(*backoff):
+		case <-s.ctx.Done():
+		}
+		return true, nil
+	}
+	l.Close()
+	return false, err
+}
+
+// servePolled serves a nowait.Listener. The poller's goroutine accepts
+// the connections as they come, as Mosquitto's one thread does, and
+// starts each parked (startParked): with no goroutine, woken when its
+// CONNECT comes. Serve's goroutine waits meanwhile, for what stops the
+// accepting: an error, or the listener closed.
+func (s *Server) servePolled(pl *nowait.Listener) error {
+	a := &polledAccept{s: s, pl: pl, stopped: make(chan error, 1)}
+	a.ready = a.accept
+	var backoff time.Duration
+	for {
+		a.accept(nil)
+		err := <-a.stopped
+		if a.accepted.Swap(false) {
+			backoff = 0
+		}
+		if retry, end := s.acceptFailed(pl, err, &backoff); !retry {
+			return end
+		}
+	}
+}
+
+// polledAccept is a Serve of a nowait.Listener.
+type polledAccept struct {
+	s        *Server
+	pl       *nowait.Listener
+	ready    func(*nowait.Yield) // accept, bound once
+	stopped  chan error          // an Accept error, for Serve's goroutine
+	accepted atomic.Bool         // a connection came since the last error
+}
+
+// accept accepts the pending connections, then parks the listener until
+// more come; on an error it stops, and tells Serve's goroutine. Called by
+// the poller (y), by Serve's goroutine, and by Close.
+func (a *polledAccept) accept(*nowait.Yield) {
+	for {
+		nc, err := a.pl.TryAccept()
+		if err == nowait.ErrWouldBlock {
+			if a.pl.Park(a.ready) {
+				return
+			}
+			continue // closed: TryAccept says so
+		}
+		if err != nil {
+			select {
+			case a.stopped <- err:
+			default: // told already
+			}
+			return
+		}
+		a.accepted.Store(true)
+		a.s.startParked(nc.(*nowait.Conn))
 	}
 }
 
