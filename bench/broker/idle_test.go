@@ -20,7 +20,7 @@ import (
 // client): what idle connections cost, whether memory comes back after
 // they leave, and what a message costs at a low rate.
 //
-//	go test -run '^TestIdle$' -v -idle.clients 5000
+//	go test -run '^TestIdle$' -v -idle.clients 5000 [-baseline /path/to/older/petrel]
 //	go test -run '^TestLowRate$' -v [-lowrate.rounds 5] [-baseline /path/to/older/petrel]
 
 var (
@@ -79,6 +79,9 @@ func rawConnect(addr, id string) (net.Conn, *packet.Reader, error) {
 func TestIdle(t *testing.T) {
 	dir := t.TempDir()
 	brokers := []*brokerProc{startPetrel(t, buildPetrel(t, dir)), startMosquitto(t)}
+	if *flagBaseline != "" {
+		brokers = append(brokers, startPetrelAs(t, *flagBaseline, "petrel-base"))
+	}
 	n := *flagIdleClients
 	type result struct {
 		perClient, cpuPerConn float64 // KB, µs
