@@ -146,14 +146,15 @@
 // by Serve holds no goroutine either while it has nothing to read: it
 // parks, and one poller goroutine watches every parked connection (in an
 // epoll instance of its own) and reads a woken client's few packets
-// itself, as Mosquitto's single thread does; a client that streams, or
-// whose packets may wait (a full outbox, flow control, a SUBSCRIBE, the
-// connection's end, a persistent store), gets a goroutine of its own
-// until it parks again. 5,000 idle clients take about 2.8 KB each, and
-// little of that stays once they leave. Elsewhere (TLS, WebSocket,
-// ServeConn, other systems) the reader is a goroutine that waits, with a
-// small stack. What is
-// queued for a client is written by the reader that routed it, once that
+// itself, as Mosquitto's single thread does. That goroutine also accepts
+// the connections and reads their CONNECT, so a client connects with no
+// goroutine started. A client that streams, or whose packets may wait (a
+// full outbox, flow control, a SUBSCRIBE, an Authenticator, a session
+// taken over, the connection's end, a persistent store), gets a
+// goroutine of its own until it parks again. 5,000 idle clients take
+// about 2.6 KB each, and little of that stays once they leave. Elsewhere
+// (TLS, WebSocket, ServeConn, other systems) the reader is a goroutine
+// that waits, with a small stack. What is queued for a client is written by the reader that routed it, once that
 // reader has handled every packet it has read, so that a message crosses
 // the broker with no thread woken at a low rate and a burst is written in
 // one batch per subscriber; a short-lived writer goroutine takes over what
