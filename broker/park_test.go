@@ -114,8 +114,8 @@ func TestParkedHalfPacket(t *testing.T) {
 
 // TestParkedConnect: the poller accepts connections and reads their
 // CONNECT itself; what may wait on the way is left to a goroutine of the
-// connection's own, so that a client held there stalls no other: half a
-// CONNECT, an Authenticator that takes its time, a session taken over
+// connection's own, so that a client held there stalls no other: half
+// CONNECTs, an Authenticator that takes its time, a session taken over
 // from a connection that is slow to end, a client that sends nothing
 // (closed after ConnectTimeout).
 func TestParkedConnect(t *testing.T) {
@@ -133,9 +133,13 @@ func TestParkedConnect(t *testing.T) {
 	_, addr := startServer(t, Config{Authenticator: auth, ConnectTimeout: 300 * time.Millisecond})
 
 	silent := dial(t, addr) // sends nothing
-	half := dial(t, addr)
 	connect, _ := (&packet.Connect{ClientID: []byte("half"), CleanSession: true}).AppendBinary(nil)
-	half.write(connect[:len(connect)/2])
+	var halves []*client // each waited for by a goroutine, none by the poller
+	for range 50 {
+		half := dial(t, addr)
+		half.write(connect[:len(connect)/2])
+		halves = append(halves, half)
+	}
 	slow := dial(t, addr)
 	slow.send(&packet.Connect{ClientID: []byte("slow"), CleanSession: true})
 	time.Sleep(20 * time.Millisecond)
@@ -151,8 +155,8 @@ func TestParkedConnect(t *testing.T) {
 		c.send(&packet.Pingreq{})
 		c.expect(&packet.Pingresp{})
 	}
-	// The half CONNECT is still waited for: its rest completes it.
-	half.write(connect[len(connect)/2:])
-	half.expect(&packet.Connack{})
+	// A half CONNECT is still waited for: its rest completes it.
+	halves[0].write(connect[len(connect)/2:])
+	halves[0].expect(&packet.Connack{})
 	silent.expectClosed() // within ConnectTimeout
 }

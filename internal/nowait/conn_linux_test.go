@@ -419,34 +419,6 @@ func TestConnHandoffBatch(t *testing.T) {
 	}
 }
 
-// TestConnHandoffNoDescriptor: a handoff when no descriptor can be
-// duplicated for the next poller goroutine (out of descriptors) starts it
-// once one can: other Conns are woken all the same.
-func TestConnHandoffNoDescriptor(t *testing.T) {
-	leaktest.Check(t)
-	pl := listen(t)
-	client1, c1 := accepted(t, pl)
-	client2, c2 := accepted(t, pl)
-	release := make(chan struct{})
-	c1.Park(func(y *nowait.Yield) {
-		nowait.FailDups(3)
-		y.Handoff()
-		<-release
-	})
-	woke := make(chan struct{})
-	c2.Park(func(*nowait.Yield) { close(woke) })
-	client1.Write([]byte("1"))
-	time.Sleep(20 * time.Millisecond)
-	client2.Write([]byte("2"))
-	select {
-	case <-woke:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no poller goroutine after a handoff that could not duplicate a descriptor")
-	}
-	close(release)
-	nowait.FailDups(0)
-}
-
 // TestListenerPark: TryAccept never waits; a parked callback is called on
 // the poller's goroutine, with a Yield, once a connection is pending, and
 // with nil by Close; a closed listener does not park.
@@ -510,36 +482,66 @@ func TestListenerPark(t *testing.T) {
 	}
 }
 
-// TestConnHandoffReuses: handoffs in turn, each callback done before the
-// next, take the duplicate of the epoll descriptor that the goroutine
-// before them gave up, not a new one each: the runtime checks a new one
-// against every descriptor in the poller, so a burst of handoffs (clients
-// leaving) made anew would cost the square of the connections open.
-func TestConnHandoffReuses(t *testing.T) {
+// TestConnHandoffMany: callbacks that hand off and then wait, as a reader
+// does for the rest of a half-sent packet, hold nothing of the poller's:
+// with 100 of them waiting at once the poller still serves another
+// connection, and the process holds no descriptor more per callback.
+func TestConnHandoffMany(t *testing.T) {
 	leaktest.Check(t)
 	pl := listen(t)
-	client, c := accepted(t, pl)
-	before := nowait.Dups()
-	for i := range 50 {
-		done := make(chan struct{})
+	other, oc := accepted(t, pl)
+	const n = 100
+	clients := make([]net.Conn, n)
+	conns := make([]*nowait.Conn, n)
+	for i := range n {
+		clients[i], conns[i] = accepted(t, pl)
+	}
+	before := openFiles(t)
+	release := make(chan struct{})
+	var waiting sync.WaitGroup
+	waiting.Add(n)
+	for i, c := range conns {
 		if !c.Park(func(y *nowait.Yield) {
 			y.Handoff()
-			buf := make([]byte, 1)
-			c.TryRead(buf)
-			close(done)
+			waiting.Done()
+			<-release
 		}) {
 			t.Fatal("Park reported false")
 		}
-		client.Write([]byte("x"))
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("handoff %d: the callback was not called", i)
+		clients[i].Write([]byte("x"))
+	}
+	done := make(chan struct{})
+	go func() { waiting.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every callback was called")
+	}
+	woke := make(chan *nowait.Yield, 1)
+	if !oc.Park(func(y *nowait.Yield) { woke <- y }) {
+		t.Fatal("Park reported false")
+	}
+	other.Write([]byte("y"))
+	select {
+	case y := <-woke:
+		if y == nil {
+			t.Error("the poller called the callback without a Yield")
 		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("with 100 callbacks handed off and waiting, another Conn was not woken")
 	}
-	// The callback's goroutine gives its duplicate back once it returns:
-	// the next handoff may come first, and make one more.
-	if n := nowait.Dups() - before; n > 3 {
-		t.Errorf("50 handoffs in turn made %d duplicates of the epoll descriptor, want at most 3", n)
+	if grew := openFiles(t) - before; grew > 5 {
+		t.Errorf("%d descriptors more with %d callbacks handed off and waiting, want none per callback", grew, n)
 	}
+	close(release)
+}
+
+// openFiles counts the process's open descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
 }

@@ -8,17 +8,3 @@ func Polling() bool {
 	defer pollMu.Unlock()
 	return current != nil
 }
-
-// FailDups makes the next n duplications of the epoll descriptor fail.
-func FailDups(n int) {
-	pollMu.Lock()
-	defer pollMu.Unlock()
-	failDups = n
-}
-
-// Dups returns how many duplications of the epoll descriptor were made.
-func Dups() int {
-	pollMu.Lock()
-	defer pollMu.Unlock()
-	return dups
-}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -31,13 +30,6 @@ import (
 type poller struct {
 	epfd int      // for epoll_ctl; closed with the last user
 	cur  *os.File // a duplicate of epfd, which the poller goroutine waits on in the runtime's poller; guarded by pollMu
-	// Duplicates that a poller goroutine waited on, which no goroutine is
-	// in a Read of any more, for the next: the runtime's poller checks
-	// an epoll instance added to it against every descriptor in it
-	// (against loops), so a new duplicate costs in proportion to the
-	// connections open, and a burst of handoffs (each client of a burst
-	// hands off to end) would cost their square. Guarded by pollMu.
-	spare []*os.File
 
 	// The poller goroutine's; one at a time is.
 	events [128]syscall.EpollEvent
@@ -79,36 +71,10 @@ func (y *Yield) Handoff() {
 		}
 		return
 	}
-	if p.startLocked(rest) != nil {
-		go p.restart(rest) // out of descriptors, say
-	}
+	// The calling goroutine is out of its Read of p.cur (run calls the
+	// callbacks between Reads): the next one reads the same file.
+	go p.run(p.cur, rest)
 }
-
-// restart starts the next poller goroutine once a descriptor can be
-// duplicated for it, trying every 10 ms.
-func (p *poller) restart(rest []func(*Yield)) {
-	for {
-		time.Sleep(10 * time.Millisecond)
-		pollMu.Lock()
-		if p != current {
-			pollMu.Unlock()
-			for _, fn := range rest {
-				go fn(nil)
-			}
-			return
-		}
-		err := p.startLocked(rest)
-		pollMu.Unlock()
-		if err == nil {
-			return
-		}
-	}
-}
-
-// failDups, for tests, is how many duplications of the epoll descriptor
-// fail as if the process were out of descriptors; dups counts those made.
-// Guarded by pollMu.
-var failDups, dups int
 
 // pollMu guards the current poller, its users and its table.
 var pollMu sync.Mutex
@@ -128,7 +94,7 @@ func acquireLocked() (*poller, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.startLocked(nil); err != nil {
+		if err := p.startLocked(); err != nil {
 			syscall.Close(p.epfd)
 			return nil, err
 		}
@@ -151,40 +117,17 @@ func release(p *poller) {
 		current = nil
 		conns = nil
 	}
-	var files []*os.File
+	var f *os.File
 	if last {
-		files = append(p.spare, p.cur)
-		p.cur, p.spare = nil, nil
+		f, p.cur = p.cur, nil
 	}
 	pollMu.Unlock()
 	if last {
-		// Closing p.cur ends p.run, once the poller goroutine returns
-		// from the runtime's poller: this may be that goroutine, in a
-		// callback; so it is closed by another.
-		go func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
+		// Closing f ends p.run's Read: this may be the poller goroutine,
+		// in a callback, and closing waits for the Read to return; so it
+		// is closed by another goroutine.
+		go f.Close()
 		syscall.Close(p.epfd)
-	}
-}
-
-// maxSpare bounds poller.spare: each spare duplicate, registered in the
-// runtime's poller, is told of every event too.
-const maxSpare = 2
-
-// done takes back f, which a poller goroutine no longer waits on: a
-// spare for the next, or closed.
-func (p *poller) done(f *os.File) {
-	pollMu.Lock()
-	if p == current && f != p.cur && len(p.spare) < maxSpare {
-		p.spare = append(p.spare, f)
-		f = nil
-	}
-	pollMu.Unlock()
-	if f != nil {
-		f.Close() // closed already if the poller is: that is harmless
 	}
 }
 
@@ -200,32 +143,19 @@ func newPoller() (*poller, error) {
 	return &poller{epfd: epfd}, nil
 }
 
-// startLocked starts a poller goroutine, on a duplicate of epfd of its
-// own (the one before it may still be in its Read, calling a callback
-// that handed off), which calls rest first. The caller holds pollMu.
-func (p *poller) startLocked(rest []func(*Yield)) error {
-	if n := len(p.spare); n > 0 {
-		p.cur = p.spare[n-1]
-		p.spare[n-1] = nil
-		p.spare = p.spare[:n-1]
-		go p.run(p.cur, rest)
-		return nil
-	}
+// startLocked starts the poller goroutine, on a duplicate of epfd that
+// the runtime's poller watches: closing it ends the goroutine, and epfd
+// stays open for epoll_ctl until then. The caller holds pollMu.
+func (p *poller) startLocked() error {
 	nfd, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
-	if errno == 0 && failDups > 0 {
-		failDups--
-		syscall.Close(int(nfd))
-		errno = syscall.EMFILE
-	}
 	if errno != 0 {
 		return os.NewSyscallError("fcntl", errno)
 	}
-	dups++
 	// A non-blocking descriptor (the duplicate shares epfd's mode) given
 	// to os.NewFile is registered with the runtime's poller: reads
 	// through its SyscallConn wait there.
 	p.cur = os.NewFile(nfd, "epoll")
-	go p.run(p.cur, rest)
+	go p.run(p.cur, nil)
 	return nil
 }
 
@@ -282,10 +212,20 @@ func (p *poller) arm(c *Conn, in, out bool) {
 	epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev)
 }
 
-// run calls rest, then takes events from f until it is closed (the
-// poller is), or until a callback it called handed off.
+// run calls rest, then takes events from f and calls the parked
+// callbacks they wake, until f is closed (the poller is), or until a
+// callback it called handed off.
+//
+// It calls the callbacks between runtime Reads of f, never within one,
+// so that a callback that hands off and waits holds nothing of the
+// poller's: the next goroutine reads f itself. (A Read within which
+// callbacks ran would be held by the one that waits, and each handoff
+// would need a duplicate of epfd of its own: one per client that sent
+// half a packet, each added to the runtime's poller, which checks an
+// epoll instance against every descriptor in it.) The runtime forgets at
+// the start of a Read that f became readable; the Read then calls
+// harvest before it waits, which takes what came meanwhile.
 func (p *poller) run(f *os.File, rest []func(*Yield)) {
-	defer p.done(f)
 	y := &Yield{p: p}
 	p.todo, p.next = append(p.todo, rest...), 0
 	if p.call(y) {
@@ -295,7 +235,15 @@ func (p *poller) run(f *os.File, rest []func(*Yield)) {
 	if err != nil {
 		return
 	}
-	rc.Read(func(fd uintptr) bool { return p.poll(fd, y) })
+	harvest := p.harvest
+	for {
+		if rc.Read(harvest) != nil {
+			return // closed
+		}
+		if p.call(y) {
+			return
+		}
+	}
 }
 
 // call calls the callbacks in todo, and reports whether one handed off:
@@ -314,16 +262,12 @@ func (p *poller) call(y *Yield) (handed bool) {
 	return false
 }
 
-// poll takes what events there are, never waiting, and calls the parked
-// callbacks they wake. It reports false, for the runtime to wait for
-// more, once there are no more; or true, once a callback has handed off.
-//
-// The goroutine stays in one Read of f all along: the runtime forgets at
-// the start of a Read that f became readable, and within one it keeps
-// that, so that an event that comes while the callbacks run (after the
-// epoll_pwait) ends the wait at once, and no epoll_pwait is needed after
-// the callbacks to see whether one did.
-func (p *poller) poll(fd uintptr, y *Yield) bool {
+// harvest takes what events there are, never waiting, and collects the
+// parked callbacks they wake in todo. It reports true, for the Read to
+// return and run to call them, once there are some; false, for the
+// runtime to wait for more, if the events only woke goroutines (or there
+// were none).
+func (p *poller) harvest(fd uintptr) bool {
 	for {
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
 			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
@@ -331,14 +275,11 @@ func (p *poller) poll(fd uintptr, y *Yield) bool {
 			continue
 		}
 		if errno != 0 || n == 0 {
-			return false
+			return len(p.todo) > 0
 		}
 		p.dispatch(p.events[:n])
-		if p.call(y) {
-			return true
-		}
 		if int(n) < len(p.events) {
-			return false
+			return len(p.todo) > 0
 		}
 	}
 }
