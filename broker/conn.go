@@ -271,7 +271,6 @@ func (c *conn) start(y *nowait.Yield) {
 	c.opened, c.y, c.inline = true, y, 0
 	r := c.open()
 	if r == nil {
-		c.handoff() // finish waits for the writer
 		c.finish()
 		c.srv.wg.Done()
 		return
@@ -346,7 +345,6 @@ func (c *conn) keepDeadline() {
 //go:noinline
 func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
 	if err != nil {
-		c.handoff() // the end waits for the writer, and publishes the will
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 			err = errKeepAlive
 		}
@@ -355,7 +353,6 @@ func (c *conn) step(r *packet.Reader, p packet.Packet, err error) bool {
 		return false
 	}
 	if err := c.handle(p); err != nil {
-		c.handoff()
 		c.flushLater()
 		c.leave(err)
 		return false

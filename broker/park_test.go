@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -159,4 +161,51 @@ func TestParkedConnect(t *testing.T) {
 	halves[0].write(connect[len(connect)/2:])
 	halves[0].expect(&packet.Connack{})
 	silent.expectClosed() // within ConnectTimeout
+}
+
+// TestConnectLeaveStartsNoGoroutine: on the poller's goroutine, a client
+// connects, is answered, parks, and leaves, with no goroutine started for
+// it: a connection's end hands off only if a writer is at work.
+func TestConnectLeaveStartsNoGoroutine(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	warm := connectID(t, addr, "warm", true) // the poller runs
+	warm.send(&packet.Disconnect{})
+	warm.expectClosed()
+	created := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	const n = 100
+	before := created()
+	for i := range n {
+		nc, err := net.Dial("tcp", addr) // no timeout: DialTimeout starts a goroutine
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, nc)
+		// Packets checked by type: expect's cmp starts goroutines.
+		c.send(&packet.Connect{ClientID: []byte(fmt.Sprint("c-", i)), CleanSession: true})
+		if p, err := c.read(wait); err != nil {
+			t.Fatalf("client %d: CONNACK: %v", i, err)
+		} else if ack, ok := p.(*packet.Connack); !ok || ack.ReturnCode != packet.Accepted {
+			t.Fatalf("client %d: got %v, want CONNACK 0", i, p)
+		}
+		c.send(&packet.Pingreq{})
+		if p, err := c.read(wait); err != nil {
+			t.Fatalf("client %d: PINGRESP: %v", i, err)
+		} else if _, ok := p.(*packet.Pingresp); !ok {
+			t.Fatalf("client %d: got %v, want PINGRESP", i, p)
+		}
+		if i%2 == 0 {
+			c.send(&packet.Disconnect{})
+		} else {
+			c.nc.Close() // no DISCONNECT
+			continue
+		}
+		c.expectClosed()
+	}
+	if got := created() - before; got > n/10 {
+		t.Errorf("%d clients connecting and leaving started %d goroutines, want none per client", n, got)
+	}
 }

@@ -243,8 +243,12 @@ func (c *conn) writeLoop(w *write) {
 func (c *conn) stopWriting() {
 	c.wmu.Lock()
 	c.wclosed = true
+	busy := c.writing
 	c.wmu.Unlock()
-	c.writers.Wait()
+	if busy {
+		c.handoff() // the writer may take up to WriteTimeout
+		c.writers.Wait()
+	}
 }
 
 // write is one batch on its way to the network: packets encoded into
