@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -308,18 +309,22 @@ func confirmQoS0(ctx context.Context, f *connFlags, c *session.Client, w *watche
 //
 // Lines are read on a goroutine, so that a signal or -W ends the run while
 // r blocks; that goroutine stays blocked in Read until r has more input or
-// ends (the process exits soon after anyway).
+// ends (the process exits soon after anyway). It hands the lines over in
+// batches: every complete line read already, up to maxLineBatch, so that
+// a stream crosses from one goroutine to the other once per batch, not
+// per line, while a line typed alone goes at once.
 //
 // prog, if not nil, counts the lines read, sent and acknowledged for the
 // progress line.
 func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *session.Client, w *watcher, m session.Message, r io.Reader, prog *progress) error {
-	lines := make(chan []byte)
+	batches := make(chan [][]byte)
 	stop := make(chan struct{})
 	defer close(stop)
-	var readErr error // written before lines is closed
+	var readErr error // written before batches is closed
 	go func() {
-		defer close(lines)
+		defer close(batches)
 		br := bufio.NewReaderSize(r, 64<<10)
+		var batch [][]byte
 		for {
 			line, err := br.ReadBytes('\n')
 			if len(line) > 0 {
@@ -327,8 +332,15 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 					line = line[:len(line)-1]
 				}
 				prog.lineRead()
+				batch = append(batch, line)
+			}
+			if err == nil && len(batch) < maxLineBatch && lineBuffered(br) {
+				continue // the next line is there: read it without waiting
+			}
+			if len(batch) > 0 {
 				select {
-				case lines <- line:
+				case batches <- batch:
+					batch = nil
 				case <-stop:
 					return
 				}
@@ -355,7 +367,7 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 			if err := p.reap(ctx, false); err != nil {
 				return err
 			}
-		case line, ok := <-lines:
+		case batch, ok := <-batches:
 			if !ok {
 				if err := p.drain(ctx); err != nil {
 					return err
@@ -365,8 +377,10 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 				}
 				return nil
 			}
-			if err := p.publish(ctx, line); err != nil {
-				return err
+			for _, line := range batch {
+				if err := p.publish(ctx, line); err != nil {
+					return err
+				}
 			}
 		case err := <-w.refusal():
 			return withCode(exitConnect, fmt.Errorf("after %d lines: %w", p.n, err))
@@ -374,6 +388,16 @@ func publishLines(ctx context.Context, f *connFlags, log *slog.Logger, c *sessio
 			return p.interrupted(ctx)
 		}
 	}
+}
+
+// maxLineBatch bounds the lines publishLines hands over at once.
+const maxLineBatch = 256
+
+// lineBuffered reports whether br holds a whole line already, which
+// ReadBytes returns without reading.
+func lineBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // pipeline publishes the lines of -l in order, QoS 1 and 2 ones up to -M

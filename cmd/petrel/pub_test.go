@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +117,41 @@ func TestPubLinesWindow(t *testing.T) {
 	}
 	b.SendPacket(&packet.Puback{PacketID: ids[1]})
 	b.SendPacket(&packet.Puback{PacketID: p.PacketID})
+	b.ExpectPacket(&packet.Disconnect{})
+	if code := c.wait(t); code != exitOK {
+		t.Errorf("exit code %d, stderr %q", code, c.stderr.String())
+	}
+}
+
+// TestPubLinesAsTyped: pub -l hands the lines it has read over in
+// batches, but never holds a whole line back for one still coming: each
+// line written alone, and a line followed by part of the next, is
+// published before the rest is written.
+func TestPubLinesAsTyped(t *testing.T) {
+	b, addr := scripted(t)
+	r, w := io.Pipe()
+	defer w.Close()
+	c := start(t, r, nil, join([]string{"pub", "-t", "t", "-l"}, addr)...)
+	b.ExpectType(packet.TypeConnect)
+	b.SendPacket(&packet.Connack{})
+	for _, step := range []struct{ write, want string }{
+		{"a\n", "a"},
+		{"b\nc", "b"}, // "c" waits for its newline; "b" does not wait for it
+		{"\nd\ne\n", "c"},
+		{"", "d"},
+		{"", "e"},
+	} {
+		if step.write != "" {
+			w.Write([]byte(step.write))
+		}
+		p := b.ExpectType(packet.TypePublish).(*packet.Publish)
+		if string(p.Payload) != step.want {
+			t.Fatalf("after writing %q: PUBLISH %q, want %q", step.write, p.Payload, step.want)
+		}
+	}
+	w.Close()
+	b.ExpectPacket(&packet.Pingreq{}) // that the broker has read them all
+	b.SendPacket(&packet.Pingresp{})
 	b.ExpectPacket(&packet.Disconnect{})
 	if code := c.wait(t); code != exitOK {
 		t.Errorf("exit code %d, stderr %q", code, c.stderr.String())
