@@ -17,9 +17,11 @@
 // runtime's: a Conn reads and writes like a net.Conn, and can park (Park)
 // instead of keeping a goroutine waiting, so that a server's idle clients
 // hold neither a goroutine nor a runtime poll descriptor, both of which
-// the runtime keeps allocated for good after a burst of them. The poller's
-// goroutine calls the parked functions itself, and a function that would
-// wait or last hands the poller's role to a new goroutine (Yield).
+// the runtime keeps allocated for good after a burst of them. The
+// Listener parks too (Listener.Park, TryAccept), so that connections are
+// accepted where they are read. The poller's goroutine calls the parked
+// functions itself, between its waits, and a function that would wait or
+// last hands the poller's role to a new goroutine (Yield).
 //
 // On Linux both make their system calls raw (syscall.RawSyscall), unseen by
 // the scheduler: a non-blocking call cannot block, so there is no P to
