@@ -151,3 +151,68 @@ func TestMosquittoPublishAsyncOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishAsyncQoS0 checks PublishAsync at QoS 0: the message goes to
+// the writer in call order among the others, its Ack is done once it is
+// written; while the broker reads nothing, the calls return at once until
+// many wait, then each waits for its own write until its ctx ends; when
+// the connection ends, the Acks of those never written report
+// ErrConnectionLost, none left waiting.
+func TestPublishAsyncQoS0(t *testing.T) {
+	leaktest.Check(t)
+	c, b := connected(t, scriptConfig())
+	ctx := context.Background()
+	a1, err := c.PublishAsync(ctx, Message{Topic: "t", Payload: []byte("1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := c.PublishAsync(ctx, Message{Topic: "t", Payload: []byte("2"), QoS: packet.QoS1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a3, err := c.PublishAsync(ctx, Message{Topic: "t", Payload: []byte("3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Expect(hx("30 04 00 01 74 31"))
+	b.Expect(hx("32 06 00 01 74 00 01 32"))
+	b.Expect(hx("30 04 00 01 74 33"))
+	for i, a := range []*Ack{a1, a3} {
+		if wait(t, a.Done()); a.Err() != nil {
+			t.Fatalf("QoS 0 Ack %d: %v, want nil once written", 2*i+1, a.Err())
+		}
+	}
+	b.Send(hx("40 02 00 01"))
+	if err := a2.Wait(ctx); err != nil {
+		t.Fatalf("QoS 1 Ack: %v", err)
+	}
+
+	// The broker reads nothing now: the writer gets stuck in the write
+	// of a message larger than its buffer.
+	big, err := c.PublishAsync(ctx, Message{Topic: "t", Payload: make([]byte, 64<<10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := []*Ack{big}
+	time.Sleep(20 * time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	for i := range maxQueuedAsync + 10 {
+		a, err := c.PublishAsync(short, Message{Topic: "t", Payload: []byte(fmt.Sprint(i))})
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		acks = append(acks, a)
+	}
+	if elapsed := time.Since(start); elapsed < 90*time.Millisecond {
+		t.Fatalf("%d messages queued for a writer that cannot write in %v: want the calls past %d to wait for their ctx", len(acks)-1, elapsed, maxQueuedAsync)
+	}
+	b.Close()
+	for i, a := range acks {
+		wait(t, a.Done())
+		if !errors.Is(a.Err(), ErrConnectionLost) {
+			t.Fatalf("Ack %d of a message never written: %v, want ErrConnectionLost", i, a.Err())
+		}
+	}
+}

@@ -36,10 +36,11 @@ type conn struct {
 
 	// qmu guards queue and pings. Lock order: Client.mu, then qmu; never
 	// the reverse.
-	qmu   sync.Mutex
-	queue []outgoing
-	pings []pingWait    // Ping calls awaiting PINGRESP
-	kick  chan struct{} // 1-buffered: wakes the writer
+	qmu     sync.Mutex
+	queue   []outgoing
+	qclosed bool          // the writer has ended: what is queued is failed (abandon)
+	pings   []pingWait    // Ping calls awaiting PINGRESP
+	kick    chan struct{} // 1-buffered: wakes the writer
 
 	// wmu is held by whoever writes to nc: the writer goroutine, from
 	// taking a batch until it is flushed, or a caller writing the queue
@@ -72,12 +73,14 @@ type conn struct {
 	inHandler     atomic.Bool   // the dispatcher is running handlers
 	dispatched    atomic.Uint64 // messages the dispatcher has finished with
 	inGap         atomic.Int64  // nanoseconds between the latest two packets read
+	lastAsync     atomic.Int64  // UnixNano of the latest PublishAsync at QoS 0
 }
 
 // outgoing is an encoded packet waiting for the writer.
 type outgoing struct {
 	b    []byte
 	done chan error // receives the write's outcome; nil if nobody waits
+	sent *Ack       // finished with the write's outcome: PublishAsync at QoS 0
 	pool bool       // return b to bufPool once written
 	hold hold       // whether the writer may hold it back a moment
 	ack  [4]byte    // PUBACK, PUBREC, PUBREL or PUBCOMP, when b is nil
@@ -217,6 +220,48 @@ func (cn *conn) add(o outgoing) {
 	cn.qmu.Unlock()
 }
 
+// maxQueuedAsync is how many packets may wait for the writer before a
+// PublishAsync at QoS 0 waits for its own to be written: the queue of a
+// caller that publishes faster than the network takes stays bounded.
+const maxQueuedAsync = 256
+
+// addAsync queues o, whose sent Ack the writer finishes, and reports
+// whether the queue is past maxQueuedAsync (full); or, if the writer has
+// ended, it queues nothing and reports ok false.
+func (cn *conn) addAsync(o outgoing) (ok, full bool) {
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	if cn.qclosed {
+		return false, false
+	}
+	cn.queue = append(cn.queue, o)
+	return true, len(cn.queue) > maxQueuedAsync
+}
+
+// abandon fails what is left in the queue once the writer has ended, and
+// keeps anything more from being queued by addAsync: a PublishAsync's Ack
+// learns that the connection was lost. A caller of send finds its packet
+// gone from the queue (queued) and waits for done.
+func (cn *conn) abandon() {
+	cn.qmu.Lock()
+	cn.qclosed = true
+	q := cn.queue
+	cn.queue = nil
+	cn.qmu.Unlock()
+	err := cn.lostErr()
+	for _, o := range q {
+		if o.done != nil {
+			o.done <- err
+		}
+		if o.sent != nil {
+			o.sent.finish(err)
+		}
+		if o.pool {
+			putBuf(o.b)
+		}
+	}
+}
+
 // wake wakes the writer.
 func (cn *conn) wake() {
 	select {
@@ -330,7 +375,7 @@ func (cn *conn) requeue(batch []outgoing, n int) []outgoing {
 	back := make([]outgoing, 0, len(batch)-k)
 	if off < n { // packet k was cut short
 		o := &batch[k]
-		back = append(back, outgoing{b: slices.Clone(o.bytes()[n-off:]), done: o.done})
+		back = append(back, outgoing{b: slices.Clone(o.bytes()[n-off:]), done: o.done, sent: o.sent})
 		if o.pool {
 			putBuf(o.b)
 		}
@@ -372,6 +417,9 @@ func (cn *conn) finishBatch(batch []outgoing, err error) error {
 	for i := range batch {
 		if batch[i].done != nil {
 			batch[i].done <- err
+		}
+		if batch[i].sent != nil {
+			batch[i].sent.finish(err)
 		}
 		if batch[i].pool {
 			putBuf(batch[i].b)
@@ -497,6 +545,7 @@ func (cn *conn) noteIn() {
 // server sent meanwhile. So the ping timeout runs from the PINGREQ or from
 // when the reader last went on reading, whichever is later.
 func (cn *conn) writeLoop() {
+	defer cn.abandon()
 	cfg := &cn.c.cfg
 	bw := cn.bw
 	keepAlive := cfg.KeepAlive

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 	"github.com/petrel-mqtt/petrel/store"
@@ -62,9 +63,10 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 // PublishAsync hands m over for publishing and returns without waiting for
 // its acknowledgement: the returned Ack reports the outcome that Publish
 // would have returned. It blocks only while Config.MaxInflight QoS 1 and
-// QoS 2 messages already await theirs (or, while reconnecting, while the
-// offline queue is full), until ctx ends; ctx bounds that wait and nothing
-// else: once PublishAsync has returned, the exchange goes on whatever ctx.
+// QoS 2 messages already await theirs (or, at QoS 0, while many messages
+// wait for the writer; or, while reconnecting, while the offline queue is
+// full), until ctx ends; ctx bounds that wait and nothing else: once
+// PublishAsync has returned, the exchange goes on whatever ctx.
 //
 // Messages handed over by successive calls from one goroutine are sent in
 // that order, up to MaxInflight awaiting acknowledgement at once, and sent
@@ -74,8 +76,13 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 // keeps its order on the wire and to subscribers, at the throughput of a
 // full window rather than one round trip per message.
 //
-// A QoS 0 message is written before PublishAsync returns, and its Ack is
-// already done. An error known at once (a topic or QoS the spec forbids,
+// A QoS 0 message goes to the connection's writer, after those handed
+// over before it, and its Ack is done once it is written (or lost with
+// the connection): a loop of PublishAsync at QoS 0 so has its messages
+// written many to a system call, at the rate the network takes, where
+// Publish writes each before it returns. While many wait for the writer,
+// PublishAsync waits for its message to be written before it returns;
+// while reconnecting it waits as Publish does. An error known at once (a topic or QoS the spec forbids,
 // a message over Config.MaxPacketSize, no connection and no
 // reconnection, ctx ended while waiting for room) is returned with a nil
 // Ack, and nothing is sent.
@@ -85,14 +92,45 @@ func (c *Client) PublishAsync(ctx context.Context, m Message) (*Ack, error) {
 		return nil, err
 	}
 	if m.QoS == packet.QoS0 {
-		if err := c.publish0(ctx, buf); err != nil {
-			return nil, err
-		}
-		a := newAck()
-		a.finish(nil)
-		return a, nil
+		return c.publish0Async(ctx, buf)
 	}
 	return c.startFlow(ctx, m.QoS, buf, len(m.Payload))
+}
+
+// publish0Async hands a QoS 0 message to the writer without waiting for
+// the write, while connected (see PublishAsync).
+func (c *Client) publish0Async(ctx context.Context, buf []byte) (*Ack, error) {
+	a := newAck()
+	c.mu.Lock()
+	cn := c.current()
+	c.mu.Unlock()
+	if cn != nil {
+		if ok, full := cn.addAsync(outgoing{b: buf, sent: a, pool: true}); ok {
+			// A message alone is written from here if the writer is
+			// idle, as Publish does; one that follows another closely
+			// is left to the writer, which writes those that come
+			// meanwhile with it.
+			if now := time.Now().UnixNano(); now-cn.lastAsync.Swap(now) < int64(streamGap) {
+				cn.wake()
+			} else {
+				cn.push()
+			}
+			if full {
+				select {
+				case <-a.done:
+				case <-ctx.Done():
+					// Queued all the same: its Ack tells what became of it.
+				}
+			}
+			return a, nil
+		}
+	}
+	// Not connected, or the connection just ended: as Publish does.
+	if err := c.publish0(ctx, buf); err != nil {
+		return nil, err
+	}
+	a.finish(nil)
+	return a, nil
 }
 
 // Ack is the outcome of a message handed over by PublishAsync: PUBACK for
@@ -104,8 +142,8 @@ type Ack struct {
 
 func newAck() *Ack { return &Ack{done: make(chan struct{})} }
 
-// finish sets the outcome. Called once, under Client.mu or before the
-// Ack is shared.
+// finish sets the outcome. Called once: under Client.mu, by the writer
+// (QoS 0), or before the Ack is shared.
 func (a *Ack) finish(err error) {
 	a.err = err
 	close(a.done)
