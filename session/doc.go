@@ -25,8 +25,11 @@
 // by successive calls of one goroutine are written in that order, sent
 // again in that order after a reconnection [MQTT-4.4.0-1], and so reach
 // subscribers in that order, the server keeping a client's order per topic
-// [MQTT-4.6.0-5] [MQTT-4.6.0-6]. Publish from many goroutines pipelines
-// too, but in no particular order between them.
+// [MQTT-4.6.0-5] [MQTT-4.6.0-6]. At QoS 0 PublishAsync does not wait for
+// the write either: messages that follow each other closely go out many
+// to a system call, and each Ack is done once its message is written.
+// Publish from many goroutines pipelines too, but in no particular order
+// between them.
 //
 // # Concurrency
 //
