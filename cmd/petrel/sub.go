@@ -305,9 +305,11 @@ func wait(ctx context.Context, f *connFlags, c *session.Client, w *watcher, pr *
 // --remove-retained clears each retained message it is given.
 //
 // Output is written once the client has no message more waiting
-// (Config.DispatchIdle calls flush), so that a pipe sees each message as
-// soon as the burst it came in has been handled, and a burst costs a write
-// or a few, not one a message. A QoS 1 or 2 message is written before
+// (Config.DispatchIdle calls flush) and flushMin bytes are held, or
+// holdOut after that: a pipe sees each message within holdOut of its
+// burst, and a stream of small bursts costs a write every few KB, not one
+// a burst (each wakes the reader of the pipe, on a machine that the
+// broker and the publisher share). A QoS 1 or 2 message is written before
 // HandleMessage returns, since the client acknowledges it then.
 //
 // The client runs it on one goroutine, in arrival order, so its fields need
@@ -332,8 +334,11 @@ type printer struct {
 	done bool // stop has been sent: hold back the rest
 	last *session.Message
 
-	wmu sync.Mutex
-	out []byte // printed, not yet written; wmu
+	wmu   sync.Mutex
+	out   []byte      // printed, not yet written; wmu
+	held  *time.Timer // writes out holdOut after flush held it back; wmu
+	armed bool        // held is running; wmu
+	werr  error       // the error of held's write, which ends the run; wmu
 
 	mu     sync.Mutex
 	clears []clearing // --remove-retained's publishes awaiting PUBACK
@@ -394,8 +399,13 @@ func (p *printer) HandleMessage(m *session.Message) {
 }
 
 // flushAt is how much output the printer holds before writing it, burst
-// or not.
-const flushAt = 32 << 10
+// or not; flushMin, how much it writes at once when no message waits, and
+// holdOut, how long it holds less than that.
+const (
+	flushAt  = 32 << 10
+	flushMin = 4 << 10
+	holdOut  = time.Millisecond
+)
 
 // print prints m: nothing for what prints as nothing (an empty payload
 // without -v or -F, as mosquitto_sub). It writes what is held if m is
@@ -427,6 +437,9 @@ func (p *printer) print(m *session.Message) error {
 
 // writeOut writes what is held; wmu is held.
 func (p *printer) writeOut() error {
+	if p.werr != nil {
+		return p.werr
+	}
 	if len(p.out) == 0 {
 		return nil
 	}
@@ -440,10 +453,36 @@ func (p *printer) writeOut() error {
 // HandleMessage.
 func (p *printer) flush() {
 	p.wmu.Lock()
-	err := p.writeOut()
+	var err error
+	switch {
+	case len(p.out) >= flushMin || p.werr != nil:
+		err = p.writeOut()
+	case len(p.out) > 0 && !p.armed:
+		p.armed = true
+		if p.held == nil {
+			p.held = time.AfterFunc(holdOut, p.writeHeld)
+		} else {
+			p.held.Reset(holdOut)
+		}
+	}
 	p.wmu.Unlock()
 	if err != nil && !p.done {
 		p.finish(err)
+	}
+}
+
+// writeHeld writes what flush held back. A failed write ends the run: it
+// is told on stop, and the client's goroutine finds it at its next write.
+func (p *printer) writeHeld() {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.armed = false
+	if err := p.writeOut(); err != nil && p.werr == nil {
+		p.werr = err
+		select {
+		case p.stop <- err:
+		default: // ending already
+		}
 	}
 }
 
@@ -466,7 +505,10 @@ func (p *printer) finish(err error) {
 		p.wmu.Unlock()
 	}
 	p.done = true
-	p.stop <- err
+	select {
+	case p.stop <- err:
+	default: // writeHeld's error is there already
+	}
 }
 
 // clear publishes an empty retained message to topic at QoS 1, which

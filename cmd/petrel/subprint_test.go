@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 	"github.com/petrel-mqtt/petrel/session"
@@ -28,25 +30,50 @@ func msg(payload string, qos packet.QoS) *session.Message {
 }
 
 // TestPrinterWrites checks when sub's printer writes: QoS 0 messages are
-// held until the client has no message more waiting (flush), or flushAt;
-// a QoS 1 or 2 message is written, with what was held, before it is
-// acknowledged; at -C the output is whole before sub is told to stop.
+// held until the client has no message more waiting (flush) and flushMin
+// bytes are held, or holdOut after that, or flushAt; a QoS 1 or 2 message
+// is written, with what was held, before it is acknowledged; at -C the
+// output is whole before sub is told to stop.
 func TestPrinterWrites(t *testing.T) {
 	w := &writes{}
 	p := &printer{w: w, chance: 10000, stop: make(chan error, 1)}
+	written := func() []string { // w.got, which the timer writes to under wmu
+		p.wmu.Lock()
+		defer p.wmu.Unlock()
+		return slices.Clone(w.got)
+	}
 	p.HandleMessage(msg("a", packet.QoS0))
 	p.HandleMessage(msg("b", packet.QoS0))
 	if len(w.got) != 0 {
 		t.Fatalf("QoS 0 written before flush: %q", w.got)
 	}
+	start := time.Now()
+	p.flush() // less than flushMin held: written holdOut later
 	p.flush()
+	for len(written()) == 0 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("what flush held was not written")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if elapsed := time.Since(start); elapsed < holdOut {
+		t.Errorf("held output written after %v, want holdOut (%v)", elapsed, holdOut)
+	}
 	p.flush() // nothing held: no write
+	time.Sleep(2 * holdOut)
 	p.HandleMessage(msg("c", packet.QoS0))
 	p.HandleMessage(msg("d", packet.QoS1))
 	p.HandleMessage(msg("e", packet.QoS2))
 	want := []string{"a\nb\n", "c\nd\n", "e\n"}
-	if strings.Join(w.got, "|") != strings.Join(want, "|") {
-		t.Errorf("writes %q; want %q", w.got, want)
+	if got := written(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("writes %q; want %q", got, want)
+	}
+	// flushMin held: written at once.
+	w.got = nil
+	p.HandleMessage(msg(strings.Repeat("y", flushMin), packet.QoS0))
+	p.flush()
+	if len(w.got) != 1 {
+		t.Errorf("%d writes of %d bytes held at flush; want 1 at once", len(w.got), flushMin+1)
 	}
 
 	w.got = nil
