@@ -689,9 +689,38 @@ func (cn *conn) readLoop() {
 			return
 		}
 		if len(cn.pending) > 0 && cn.r.Buffered() == 0 {
+			stream := streamQoS0(cn.pending)
 			cn.flushDeliveries()
+			if stream {
+				time.Sleep(coalesceWait)
+			}
 		}
 	}
+}
+
+// While QoS 0 messages stream in, the reader waits coalesceWait after
+// each read of at least coalesceMin of them, so that the next read finds
+// many: a reader that empties the socket at every packet sleeps on it,
+// and the server's every write must then wake it, which costs the server
+// more than the write (Mosquitto spent a third more CPU per message on a
+// subscriber that kept up so). Acknowledged messages are never held so.
+const (
+	coalesceMin  = 8
+	coalesceWait = 100 * time.Microsecond
+)
+
+// streamQoS0 reports whether the deliveries of one read are a stream of
+// QoS 0 messages (see coalesceWait).
+func streamQoS0(ds []delivery) bool {
+	if len(ds) < coalesceMin {
+		return false
+	}
+	for i := range ds {
+		if ds[i].ack != 0 || ds[i].settled != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // maxBatch is the most messages the reader holds before handing them to
