@@ -46,6 +46,12 @@
 //     standard input as a message (--repeat would wait for each message's
 //     acknowledgement); mosquitto_sub -C n prints each message as a line,
 //     which the test counts, and exits after n.
+//   - petrel-clients: petrel pub -l and petrel sub, run exactly so.
+//   - plain: the mosquitto-clients case as a plain command line
+//     (../broker/plain.sh: mosquitto_sub -C in the background, then
+//     mosquitto_pub -l -M 64 reading a file, timed by the shell). The
+//     table checks that mosquitto-clients comes within 15% of it: if not,
+//     the harness measures itself. It measures no CPU time.
 //
 // # CPU time
 //

@@ -24,7 +24,7 @@ const (
 )
 
 var (
-	flagPeers    = flag.String("e2e.peers", "petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients", "peers to run, comma-separated")
+	flagPeers    = flag.String("e2e.peers", "petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients,plain", "peers to run, comma-separated")
 	flagQoS      = flag.String("e2e.qos", "0,1,2", "QoS levels to run, comma-separated")
 	flagReps     = flag.Int("e2e.reps", 3, "runs of each case and peer; the table shows medians")
 	flagWindow   = flag.Int("e2e.window", 64, "messages each publisher may have in flight (Petrel's MaxInflight and publishing goroutines, paho's outstanding tokens, mosquitto_pub -M)")
@@ -45,7 +45,7 @@ var (
 func TestE2E(t *testing.T) {
 	peers := strings.Split(*flagPeers, ",")
 	for _, p := range peers {
-		if !slices.Contains([]string{"petrel", "petrel-ordered", "petrel-serial", "paho", "mosquitto-clients", "petrel-clients"}, p) {
+		if !slices.Contains([]string{"petrel", "petrel-ordered", "petrel-serial", "paho", "mosquitto-clients", "petrel-clients", "plain"}, p) {
 			t.Fatalf("-e2e.peers: unknown peer %q", p)
 		}
 	}
@@ -97,6 +97,8 @@ func TestE2E(t *testing.T) {
 					r, err = runMosquittoClients(ctx, t, b, c)
 				case "petrel-clients":
 					r, err = runPetrelClients(ctx, t, b, c)
+				case "plain":
+					r, err = runPlain(ctx, t, b, c)
 				}
 				if err != nil {
 					t.Errorf("%s, QoS %d, run %d: %v", peer, q, rep+1, err)
@@ -182,9 +184,18 @@ func printTable(w io.Writer, q byte, peers []string, results []result) {
 		}
 		fmt.Fprintf(w, "  %-18s %10.0f %11.2f %18.2f %16s %5d\n", p, r.rate, r.cpu, r.broker, fmt.Sprintf("%d/%d", r.minRecv, r.n), r.runs)
 	}
+	if m, ok := rows["mosquitto-clients"]; ok {
+		if pl, ok := rows["plain"]; ok {
+			// The harness measures itself if its run of Mosquitto's
+			// clients is not that of a plain command line.
+			ratio := m.rate / pl.rate
+			fmt.Fprintf(w, "  mosquitto-clients beside the same case as a plain command line (plain): %.2f (target 0.85..1.15: %s)\n",
+				ratio, verdict(ratio >= 0.85 && ratio <= 1.15))
+		}
+	}
 	fastest, fastestRate := "", 0.0
 	for _, p := range peers {
-		if r, ok := rows[p]; ok && !strings.HasPrefix(p, "petrel") && r.rate > fastestRate {
+		if r, ok := rows[p]; ok && !strings.HasPrefix(p, "petrel") && p != "plain" && r.rate > fastestRate {
 			fastest, fastestRate = p, r.rate
 		}
 	}

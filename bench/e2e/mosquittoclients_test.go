@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -204,4 +205,40 @@ var petrelBin struct {
 	once sync.Once
 	path string
 	err  error
+}
+
+// runPlain runs the case as a plain command line: bench/broker's plain.sh
+// starts mosquitto_sub -C, then times mosquitto_pub -l -M reading the
+// lines from a file, with the same flags as runMosquittoClients. Its rate
+// is what runMosquittoClients's must come within 15% of: else the harness
+// measures itself. It measures no CPU time.
+func runPlain(ctx context.Context, t testing.TB, b *broker, c benchCase) (result, error) {
+	res := result{peer: "plain", qos: c.qos, n: c.n, rep: c.rep}
+	lookPath(t, "mosquitto_sub")
+	lookPath(t, "mosquitto_pub")
+	dir, err := os.MkdirTemp("", "e2e-plain-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	lines := filepath.Join(dir, "lines")
+	line := append(bytes.Repeat([]byte{'x'}, payloadSize), '\n')
+	if err := os.WriteFile(lines, bytes.Repeat(line, c.n), 0o600); err != nil {
+		return res, err
+	}
+	script, err := filepath.Abs(filepath.Join("..", "broker", "plain.sh"))
+	if err != nil {
+		return res, err
+	}
+	out, err := exec.CommandContext(ctx, "bash", script, "127.0.0.1", strconv.Itoa(b.port), strconv.Itoa(int(c.qos)),
+		c.topic, strconv.Itoa(c.n), "1", strconv.Itoa(c.window), lines, dir).Output()
+	if err != nil {
+		return res, fmt.Errorf("plain.sh: %w", err)
+	}
+	us, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return res, fmt.Errorf("plain.sh printed %q: %w", out, err)
+	}
+	res.elapsed, res.received = time.Duration(us)*time.Microsecond, c.n
+	return res, nil
 }

@@ -9,7 +9,9 @@
 #            (default 1)
 #   PEERS    peers to run (default petrel,petrel-ordered,petrel-serial,paho,
 #            mosquitto-clients,petrel-clients: petrel pub -l and petrel sub,
-#            run exactly as mosquitto_pub -l and mosquitto_sub)
+#            run exactly as mosquitto_pub -l and mosquitto_sub, plain: the
+#            same case as a plain command line, ../broker/plain.sh, which
+#            mosquitto-clients must come within 15% of)
 #   QOS      QoS levels to run (default 0,1,2)
 #   WINDOW   messages in flight per publisher (default 64)
 #   SCALE    multiplies the message counts (default 1: 200,000 at QoS 0,
@@ -43,7 +45,7 @@ if [ -n "${NICE:-}" ]; then
 fi
 "${nice[@]}" go test -run '^TestE2E$' -v -count="${COUNT:-1}" -timeout 60m . \
 	-e2e.reps="${REPS:-3}" \
-	-e2e.peers="${PEERS:-petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients}" \
+	-e2e.peers="${PEERS:-petrel,petrel-ordered,petrel-serial,paho,mosquitto-clients,petrel-clients,plain}" \
 	-e2e.qos="${QOS:-0,1,2}" \
 	-e2e.window="${WINDOW:-64}" \
 	-e2e.scale="${SCALE:-1}" \
