@@ -82,10 +82,11 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 // written many to a system call, at the rate the network takes, where
 // Publish writes each before it returns. While many wait for the writer,
 // PublishAsync waits for its message to be written before it returns;
-// while reconnecting it waits as Publish does. An error known at once (a topic or QoS the spec forbids,
-// a message over Config.MaxPacketSize, no connection and no
-// reconnection, ctx ended while waiting for room) is returned with a nil
-// Ack, and nothing is sent.
+// while reconnecting it waits as Publish does.
+//
+// An error known at once (a topic or QoS the spec forbids, a message over
+// Config.MaxPacketSize, no connection and no reconnection, ctx ended while
+// waiting for room) is returned with a nil Ack, and nothing is sent.
 func (c *Client) PublishAsync(ctx context.Context, m Message) (*Ack, error) {
 	buf, err := c.encode(m)
 	if err != nil {
