@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,14 +22,16 @@ import (
 	"github.com/petrel-mqtt/petrel/session"
 )
 
-// defaultListen is where petrel broker listens when no listener is given:
-// loopback only, as Mosquitto 2 does without a configuration.
-const defaultListen = "127.0.0.1:1883"
+// defaultPort is the port petrel broker listens on when no listener is
+// given, on the loopback addresses only, as Mosquitto 2 does without a
+// configuration.
+const defaultPort = "1883"
 
 // brokerFlags are the flags of petrel broker. Every one may also be a line
 // of the -c configuration file.
 type brokerFlags struct {
 	listen, listenTLS, listenWS, listenWSS listFlag
+	ports                                  portsFlag // -p: loopback ports
 
 	caFile, certFile, keyFile string
 	requireCert               bool
@@ -54,6 +57,7 @@ type brokerFlags struct {
 
 	config  string         // -c
 	verbose bool           // -v
+	daemon  bool           // -d, Mosquitto's, refused
 	mosq    *mosquittoConf // what the -c file sets beyond the flags
 
 	set map[string]bool // the flags given, on the command line or in the file
@@ -110,7 +114,30 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.StringVar(&f.logFormat, "log-format", "text", "")
 	fs.StringVar(&f.config, "c", "", "")
 	fs.BoolVar(&f.verbose, "v", false, "")
+	// Mosquitto's own command line: mosquitto [-c file] [-p port] [-v],
+	// with its long forms.
+	fs.Var(&f.ports, "p", "")
+	fs.Var(&f.ports, "port", "")
+	fs.StringVar(&f.config, "config-file", "", "")
+	fs.BoolVar(&f.verbose, "verbose", false, "")
+	fs.BoolVar(&f.daemon, "d", false, "")
+	fs.BoolVar(&f.daemon, "daemon", false, "")
 	return fs
+}
+
+// portsFlag is -p, Mosquitto's: a port of the loopback listeners, which may
+// be given more than once.
+type portsFlag []string
+
+func (p *portsFlag) String() string { return strings.Join(*p, ",") }
+
+func (p *portsFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid port %q: 1 to 65535", s)
+	}
+	*p = append(*p, strconv.Itoa(n))
+	return nil
 }
 
 // durationOrZero parses a duration as session.ParseTimeout does ("10",
@@ -169,6 +196,9 @@ func (f *brokerFlags) parse(fs *flag.FlagSet, args []string) error {
 // check refuses flags that do not go together, and limits out of range,
 // naming the flag.
 func (f *brokerFlags) check() error {
+	if f.daemon {
+		return usageErr("-d: petrel broker does not put itself in the background: run it under a service manager (systemd: Type=simple, without -d) or with '&'")
+	}
 	for _, l := range []struct {
 		name string
 		v    int
@@ -332,12 +362,17 @@ type listener struct {
 	l      net.Listener
 }
 
+// hasListener reports whether a listener is given, by a flag or by the
+// -c file.
+func (f *brokerFlags) hasListener() bool {
+	return len(f.listen)+len(f.listenTLS)+len(f.listenWS)+len(f.listenWSS) > 0
+}
+
 // openListeners opens every listener, or none: on an error it closes those it
-// opened.
-func (f *brokerFlags) openListeners(tc *tls.Config) ([]listener, error) {
-	addrs := f.listen
-	if len(f.listen)+len(f.listenTLS)+len(f.listenWS)+len(f.listenWSS) == 0 {
-		addrs = listFlag{defaultListen}
+// opened. With no listener given, it opens the loopback ones of -p.
+func (f *brokerFlags) openListeners(tc *tls.Config, log *slog.Logger) ([]listener, error) {
+	if !f.hasListener() {
+		return f.openLoopback(log)
 	}
 	var ls []listener
 	for _, g := range []struct {
@@ -345,7 +380,7 @@ func (f *brokerFlags) openListeners(tc *tls.Config) ([]listener, error) {
 		addrs        []string
 		tls          bool
 	}{
-		{"listen", "mqtt", addrs, false},
+		{"listen", "mqtt", f.listen, false},
 		{"listen-tls", "mqtts", f.listenTLS, true},
 		{"listen-ws", "ws", f.listenWS, false},
 		{"listen-wss", "wss", f.listenWSS, true},
@@ -392,6 +427,9 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	}
 	log := slog.New(h)
 	log.Info("petrel broker starting", "version", version.Get().String(), "go", runtime.Version())
+	if len(f.ports) > 0 && f.hasListener() {
+		log.Warn("-p is ignored: listeners are given, and -p serves only when none is (as in Mosquitto 2)", "ports", f.ports.String())
+	}
 	cfg, err := f.brokerConfig(log)
 	if err != nil {
 		return err
@@ -407,7 +445,7 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 		}
 		return brokerConfigErr(err)
 	}
-	ls, err := f.openListeners(tc)
+	ls, err := f.openListeners(tc, log)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err

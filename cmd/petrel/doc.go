@@ -83,8 +83,9 @@
 // -require-certificate for client certificates, -use-identity-as-username
 // to take the certificate's common name as the user), WebSocket
 // (-listen-ws) and WebSocket over TLS (-listen-wss); with no listener it
-// listens on 127.0.0.1:1883. It prints "listening on <url>" per listener
-// on standard output, logs to standard error (-v for debug), and shuts
+// listens on port 1883 (or each -p port, as Mosquitto) of 127.0.0.1 and
+// ::1. It prints "listening on <url>" per listener on standard output,
+// logs to standard error (-v for debug), and shuts
 // down cleanly on SIGINT or SIGTERM, publishing the wills of clients still
 // connected. -password-file (written by petrel passwd) and
 // -allow-anonymous decide who connects, -acl-file (Mosquitto's format)

@@ -228,11 +228,15 @@ persistent sessions are saved with -persistence-dir. It prints one line per
 listener on standard output, "listening on mqtt://127.0.0.1:1883", with the
 port the system chose for port 0; it logs to standard error.
 
-Listeners (each may be repeated; with none, -listen 127.0.0.1:1883):
+Listeners (each may be repeated; with none, port 1883 of 127.0.0.1 and
+::1):
   -listen addr      MQTT over TCP on host:port (":1883": every interface)
   -listen-tls addr  MQTT over TLS; needs -certfile and -keyfile
   -listen-ws addr   MQTT over WebSocket, on any HTTP path
   -listen-wss addr  MQTT over WebSocket over TLS
+  -p port           Mosquitto's: with no other listener, MQTT over TCP on
+                    this port of 127.0.0.1 and ::1 (instead of 1883);
+                    ignored, with a warning, when a listener is given
 
 TLS:
   -certfile file    the server's certificate chain (PEM); a leaf alone is
@@ -325,6 +329,14 @@ Other:
                     "require-certificate"); '#' starts a comment line;
                     flags on the command line win
   -v                log at debug level: connections, subscriptions
+
+Mosquitto's command line (mosquitto -c file -p port -v) works as it is:
+  -config-file file the same as -c ("--" works as "-" for every flag)
+  -port port        the same as -p
+  -verbose          the same as -v
+  -d                refused: petrel broker does not put itself in the
+                    background; run it under a service manager
+  -daemon           the same as -d
 
 Exit codes:
   0    stopped by SIGINT or SIGTERM
