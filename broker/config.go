@@ -44,6 +44,9 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	// DefaultWriteTimeout bounds each write to a client.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxTopicLevels is the most levels a topic name or filter may
+	// have: 200 '/' separators, Mosquitto 2.0's limit.
+	DefaultMaxTopicLevels = 201
 	// DefaultMaxClientIDLength is the longest ClientId accepted, in bytes.
 	// The spec requires accepting 1 to 23 [MQTT-3.1.3-5].
 	DefaultMaxClientIDLength = 256
@@ -161,6 +164,15 @@ type Config struct {
 	// server's keep alive. A keep alive of 0 (none) is accepted, as
 	// Mosquitto does. Zero means any keep alive.
 	MaxKeepAlive int
+	// MaxTopicLevels is the most levels (one more than the '/' separators)
+	// in the topic of a PUBLISH or a will, and in a SUBSCRIBE's filters.
+	// A deeper one closes the connection, as Mosquitto does, and is
+	// logged. Each level of a filter costs a node of the subscription
+	// tree, and of a retained topic a node of the retained store: without
+	// a bound, one SUBSCRIBE of 65,535-byte filters holds megabytes per
+	// filter. Zero means DefaultMaxTopicLevels; at most 65,536, the
+	// levels of the longest topic.
+	MaxTopicLevels int
 	// RefuseEmptyClientID makes a CONNECT with an empty ClientId get
 	// CONNACK return code 2 instead of an identifier of the broker's
 	// making (Mosquitto's allow_zero_length_clientid false).
@@ -212,6 +224,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"PersistInterval", int64(c.PersistInterval)},
 		{"MaxPayloadSize", int64(c.MaxPayloadSize)},
 		{"MaxKeepAlive", int64(c.MaxKeepAlive)},
+		{"MaxTopicLevels", int64(c.MaxTopicLevels)},
 	} {
 		if f.v < 0 {
 			return c, &ConfigError{Field: f.name, Reason: "negative"}
@@ -228,6 +241,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxClientIDLength > 65535 {
 		return c, &ConfigError{Field: "MaxClientIDLength", Reason: "more than 65535"}
+	}
+	if c.MaxTopicLevels > maxLevels {
+		return c, &ConfigError{Field: "MaxTopicLevels", Reason: "more than 65536, the levels of the longest topic"}
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -247,6 +263,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxInflight, DefaultMaxInflight)
 	def(&c.MaxQueued, DefaultMaxQueued)
 	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)
+	def(&c.MaxTopicLevels, DefaultMaxTopicLevels)
 	defd(&c.ConnectTimeout, DefaultConnectTimeout)
 	defd(&c.WriteTimeout, DefaultWriteTimeout)
 	defd(&c.StallTimeout, DefaultStallTimeout)

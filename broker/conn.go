@@ -172,6 +172,12 @@ func (c *conn) open() *packet.Reader {
 		c.close(errConnectFirst)
 		return nil
 	}
+	if connect.WillFlag {
+		if err := checkLevels("will topic", connect.WillTopic, cfg.MaxTopicLevels); err != nil {
+			c.close(err)
+			return nil
+		}
+	}
 	if !c.connect(connect) {
 		return nil
 	}
@@ -381,6 +387,9 @@ func (c *conn) leave(reason error) {
 func (c *conn) handle(p packet.Packet) error {
 	switch p := p.(type) {
 	case *packet.Publish:
+		if err := checkLevels("topic name", p.Topic, c.srv.cfg.MaxTopicLevels); err != nil {
+			return err
+		}
 		c.handlePublish(p)
 	case *packet.Puback:
 		return c.handleAck(packet.TypePuback, p.PacketID)
@@ -392,6 +401,11 @@ func (c *conn) handle(p packet.Packet) error {
 		c.sess.release(p.PacketID)
 		c.send(outPacket{t: packet.TypePubcomp, id: p.PacketID}) // [MQTT-4.3.3-2]
 	case *packet.Subscribe:
+		for _, f := range p.Filters {
+			if err := checkLevels("topic filter", f.Filter, c.srv.cfg.MaxTopicLevels); err != nil {
+				return err
+			}
+		}
 		c.handoff() // retained messages to send, the ACL to check
 		c.handleSubscribe(p)
 	case *packet.Unsubscribe:

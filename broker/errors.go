@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -57,6 +58,33 @@ func (e *wrongAckError) Error() string {
 	return fmt.Sprintf("%v for packet identifier %d, a QoS %d message that awaits %s [MQTT-4.3.2-1] [MQTT-4.3.3-1]",
 		e.got, e.id, e.qos, want)
 }
+
+// maxLevels is the most levels a topic can have: 65,535 bytes, all '/'.
+const maxLevels = 65535 + 1
+
+// levelsError is a topic name or filter deeper than Config.MaxTopicLevels,
+// which closes the connection.
+type levelsError struct {
+	what string // "topic name", "topic filter", "will topic"
+	max  int
+}
+
+func (e *levelsError) Error() string {
+	return fmt.Sprintf("%s of more than %d levels (Config.MaxTopicLevels)", e.what, e.max)
+}
+
+// checkLevels returns a *levelsError if topic has more than max levels.
+func checkLevels(what string, topic []byte, max int) error {
+	if len(topic) < max { // n bytes hold at most n+1 levels
+		return nil
+	}
+	if bytes.Count(topic, slash)+1 > max {
+		return &levelsError{what: what, max: max}
+	}
+	return nil
+}
+
+var slash = []byte{'/'}
 
 // Reasons a connection ends, as logged. They are not returned by the API.
 var (

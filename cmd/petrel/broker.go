@@ -46,6 +46,7 @@ type brokerFlags struct {
 
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
 	maxPending, maxPendingPerIP, maxConnectPacketSize     int
+	maxTopicLevels                                        int
 	maxQueuedBytes, maxTotalQueuedBytes                   int64
 	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
@@ -103,6 +104,7 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxPending, "max-pending", 0, "")
 	fs.IntVar(&f.maxPendingPerIP, "max-pending-per-ip", 0, "")
 	fs.IntVar(&f.maxConnectPacketSize, "max-connect-packet-size", 0, "")
+	fs.IntVar(&f.maxTopicLevels, "max-topic-levels", 0, "")
 	fs.Int64Var(&f.maxQueuedBytes, "max-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxTotalQueuedBytes, "max-total-queued-bytes", 0, "")
 	fs.Func("stall-timeout", "", durationOrZero(&f.stallTimeout))
@@ -211,6 +213,7 @@ func (f *brokerFlags) check() error {
 		{"max-pending", f.maxPending, 1 << 30},
 		{"max-pending-per-ip", f.maxPendingPerIP, 1 << 30},
 		{"max-connect-packet-size", f.maxConnectPacketSize, 268435455 + 5},
+		{"max-topic-levels", f.maxTopicLevels, 65536},
 	} {
 		if l.v < 0 {
 			return usageErr("-%s %d: must not be negative (0 means the default)", l.name, l.v)
@@ -258,6 +261,7 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		MaxPending:           f.maxPending,
 		MaxPendingPerIP:      f.maxPendingPerIP,
 		MaxConnectPacketSize: f.maxConnectPacketSize,
+		MaxTopicLevels:       f.maxTopicLevels,
 		MaxQueuedBytes:       f.maxQueuedBytes,
 		MaxTotalQueuedBytes:  f.maxTotalQueuedBytes,
 		StallTimeout:         f.stallTimeout,
@@ -509,6 +513,7 @@ var brokerFlagNames = map[string]string{
 	"MaxPending":           "-max-pending",
 	"MaxPendingPerIP":      "-max-pending-per-ip",
 	"MaxConnectPacketSize": "-max-connect-packet-size",
+	"MaxTopicLevels":       "-max-topic-levels",
 	"MaxQueuedBytes":       "-max-queued-bytes",
 	"MaxTotalQueuedBytes":  "-max-total-queued-bytes",
 	"StallTimeout":         "-stall-timeout",

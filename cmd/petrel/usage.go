@@ -301,6 +301,10 @@ State and limits (0 means the default):
                     wait for it before it is disconnected (default 10s)
   -max-packet-size n
                     the largest packet accepted, in bytes (default 1048576)
+  -max-topic-levels n
+                    the most levels in a topic or filter (default 201:
+                    200 '/', Mosquitto's limit); a client sending a deeper
+                    one is disconnected
   -sys-interval t   publish counters under $SYS/broker/ every t (default 0:
                     none)
   -shutdown-timeout t
