@@ -146,6 +146,19 @@ const (
 // NewACL returns an ACL that denies everything.
 func NewACL() *ACL { return new(ACL) }
 
+// Replace gives a the rules of b, at once for every check that follows, as
+// a reload of the file does (petrel broker on SIGHUP, as Mosquitto). Rules
+// added to b later do not reach a.
+func (a *ACL) Replace(b *ACL) {
+	if a == b {
+		return
+	}
+	t := b.tab.Load()
+	a.mu.Lock()
+	a.tab.Store(t)
+	a.mu.Unlock()
+}
+
 // Allow grants access to filter to user; "" means clients without a user
 // name.
 func (a *ACL) Allow(user string, access Access, filter string) error {

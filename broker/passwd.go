@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -328,6 +329,22 @@ func (f *PasswordFile) Remove(user string) bool {
 	delete(f.text, user)
 	delete(f.logins, user)
 	return ok
+}
+
+// Replace gives f the users and hashes of g, for every login that
+// follows, as a reload of the file does (petrel broker on SIGHUP, as
+// Mosquitto). The logins f remembered are forgotten; f's AllowAnonymous
+// and its guard against guessing stay. g is not changed.
+func (f *PasswordFile) Replace(g *PasswordFile) {
+	if f == g {
+		return
+	}
+	g.mu.RLock()
+	hashes, text := maps.Clone(g.hashes), maps.Clone(g.text)
+	g.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hashes, f.text, f.logins = hashes, text, nil
 }
 
 // Users returns the user names, sorted.

@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/petrel-mqtt/petrel/broker"
@@ -416,13 +418,14 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	if f.logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})
 	}
+	var logs *logFiles
 	if f.mosq != nil {
-		mh, closeLogs, err := f.mosq.logHandler(e.stderr, e.stdout, level, f.verbose, f.logFormat == "json")
+		mh, lf, err := f.mosq.logHandler(e.stderr, e.stdout, level, f.verbose, f.logFormat == "json")
 		if err != nil {
 			return err
 		}
-		defer closeLogs()
-		h = mh
+		defer lf.close()
+		h, logs = mh, lf
 		removePID, err := f.mosq.writePIDFile()
 		if err != nil {
 			return err
@@ -438,6 +441,7 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	if err != nil {
 		return err
 	}
+	reload := f.newReloader(cfg, logs)
 	tc, err := f.tlsConfig()
 	if err != nil {
 		return err
@@ -449,6 +453,11 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 		}
 		return brokerConfigErr(err)
 	}
+	// SIGHUP reloads (reload.go) rather than ending the broker, from
+	// before the listeners open: a client's first packet may follow.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ls, err := f.openListeners(tc, log)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -489,12 +498,18 @@ func serveBroker(ctx context.Context, e *env, f *brokerFlags) error {
 	go reclaimMemory(rctx, srv, log)
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "timeout", f.shutdownTimeout)
-	case err := <-served:
-		runErr = withCode(exitOperation, fmt.Errorf("serving: %w", err))
-		log.Error("a listener failed; shutting down", "err", err)
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "timeout", f.shutdownTimeout)
+			running = false
+		case err := <-served:
+			runErr = withCode(exitOperation, fmt.Errorf("serving: %w", err))
+			log.Error("a listener failed; shutting down", "err", err)
+			running = false
+		case <-hup:
+			reload.reload(log)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()

@@ -744,14 +744,9 @@ func (x *mosquittoConf) applyTLS(tc *tls.Config) ([]byte, error) {
 
 // logHandler makes the broker's log handler: the outputs of log_dest, the
 // level of log_type (verbose forces debug), connection_messages.
-func (x *mosquittoConf) logHandler(stderr, stdout io.Writer, level slog.Level, verbose bool, json bool) (slog.Handler, func(), error) {
+func (x *mosquittoConf) logHandler(stderr, stdout io.Writer, level slog.Level, verbose bool, json bool) (slog.Handler, *logFiles, error) {
 	var ws []io.Writer
-	var files []*os.File
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
+	files := new(logFiles)
 	for _, d := range x.logDests {
 		switch d {
 		case "stderr":
@@ -760,12 +755,12 @@ func (x *mosquittoConf) logHandler(stderr, stdout io.Writer, level slog.Level, v
 			ws = append(ws, stdout)
 		case "none":
 		default:
-			f, err := os.OpenFile(d, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+			f, err := openLogFile(d)
 			if err != nil {
-				closeAll()
+				files.close()
 				return nil, nil, usageErr("log_dest file: %v", err)
 			}
-			files = append(files, f)
+			files.fs = append(files.fs, f)
 			ws = append(ws, f)
 		}
 	}
@@ -787,7 +782,7 @@ func (x *mosquittoConf) logHandler(stderr, stdout io.Writer, level slog.Level, v
 	if x.quietConns {
 		h = quietConnections{h}
 	}
-	return h, closeAll, nil
+	return h, files, nil
 }
 
 // quietConnections drops the records of clients connecting and leaving

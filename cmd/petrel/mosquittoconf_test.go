@@ -231,7 +231,7 @@ func TestMosquittoConfLogging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, closeLogs, err := f.mosq.logHandler(io.Discard, io.Discard, slog.LevelInfo, false, false)
+	h, logs, err := f.mosq.logHandler(io.Discard, io.Discard, slog.LevelInfo, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestMosquittoConfLogging(t *testing.T) {
 	log.Info("not at warning level")
 	log.Warn("client connected")
 	log.Warn("kept")
-	closeLogs()
+	logs.close()
 	b, _ := os.ReadFile(name)
 	if s := string(b); strings.Count(s, "\n") != 1 || !strings.Contains(s, "msg=kept") {
 		t.Errorf("log file %q, want the one warning kept", s)

@@ -224,7 +224,8 @@ const brokerUsage = `Usage: petrel broker [flags]
 
 Runs an MQTT 3.1.1 broker until SIGINT or SIGTERM, then shuts it down
 cleanly: clients that did not disconnect have their wills published, and
-persistent sessions are saved with -persistence-dir. It prints one line per
+persistent sessions are saved with -persistence-dir. SIGHUP reads the
+password and ACL files again and reopens log files, as Mosquitto does. It prints one line per
 listener on standard output, "listening on mqtt://127.0.0.1:1883", with the
 port the system chose for port 0; it logs to standard error.
 
