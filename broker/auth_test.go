@@ -280,3 +280,39 @@ func TestTLSClientCertificates(t *testing.T) {
 	anon.connect(&packet.Connect{ClientID: []byte("dev2"), CleanSession: true}, packet.Connack{ReturnCode: packet.RefusedNotAuthorized})
 	anon.expectClosed()
 }
+
+// TestPasswordFileNoPassword checks that a user name with no password is
+// refused even where the file holds the hash of an empty password, as
+// Mosquitto refuses it (its 09-pwfile-parse-invalid): no password is no
+// credential.
+func TestPasswordFileNoPassword(t *testing.T) {
+	f := NewPasswordFile()
+	h, err := HashPassword("", testIterations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetHash("empty", h); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetIterations("alice", "pw", testIterations); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		user     string
+		password []byte
+	}{
+		{"empty", nil},
+		{"empty", []byte{}},
+		{"alice", nil},
+	} {
+		if _, err := f.Authenticate(t.Context(), ConnInfo{ClientID: "c", Username: c.user, Password: c.password}); !errors.Is(err, ErrBadUsernameOrPassword) {
+			t.Errorf("%s with password %q: %v; want ErrBadUsernameOrPassword", c.user, c.password, err)
+		}
+	}
+	if f.Check("empty", "") {
+		t.Error(`Check("empty", "") = true`)
+	}
+	if u, err := f.Authenticate(t.Context(), ConnInfo{ClientID: "c", Username: "alice", Password: []byte("pw")}); err != nil || u != "alice" {
+		t.Errorf("alice with her password: %q, %v", u, err)
+	}
+}

@@ -354,9 +354,12 @@ func (f *PasswordFile) Users() []string {
 	return f.usersLocked()
 }
 
-// Check reports whether user is in the file with password. It waits for
-// a free slot if GOMAXPROCS checks are running.
+// Check reports whether user is in the file with password, which must not
+// be empty. It waits for a free slot if GOMAXPROCS checks are running.
 func (f *PasswordFile) Check(user, password string) bool {
+	if password == "" {
+		return false
+	}
 	if f.remembered(user, password) {
 		return true
 	}
@@ -392,10 +395,12 @@ func (f *PasswordFile) WriteFile(name string) error {
 	return writeFileAtomic(name, b.Bytes(), 0o600)
 }
 
-// Authenticate implements Authenticator. A login remembered is accepted at
-// once; else the check waits for its turn and a free slot until ctx ends,
-// failing with ErrLoginDelayed, and a wrong password delays the next
-// checks (see PasswordFile).
+// Authenticate implements Authenticator. A user name with no password, or
+// an empty one, is refused with ErrBadUsernameOrPassword, as Mosquitto
+// refuses it, whatever hash the file holds. A login remembered is
+// accepted at once; else the check waits for its turn and a free slot
+// until ctx ends, failing with ErrLoginDelayed, and a wrong password
+// delays the next checks (see PasswordFile).
 func (f *PasswordFile) Authenticate(ctx context.Context, info ConnInfo) (string, error) {
 	user, password := info.Username, string(info.Password)
 	if user == "" {
@@ -403,6 +408,11 @@ func (f *PasswordFile) Authenticate(ctx context.Context, info ConnInfo) (string,
 			return "", nil
 		}
 		return "", ErrNotAuthorized
+	}
+	if len(password) == 0 {
+		// No password is no credential, whatever the file holds for user
+		// (a hash of "", say): refused as Mosquitto refuses it.
+		return "", ErrBadUsernameOrPassword
 	}
 	if f.remembered(user, password) {
 		return user, nil
