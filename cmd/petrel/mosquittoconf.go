@@ -140,6 +140,10 @@ var directives = map[string]directive{
 		return r.intFlag("max-queued-bytes", a[0], 0, min(1<<40, math.MaxInt), nil) // 0: Petrel's default, 32 MiB; 2 GiB at most on 32-bit systems
 	}},
 	"max_packet_size": {set: func(r *confReader, a []string) error {
+		// Below 20 bytes no client gets in: refused, as Mosquitto does.
+		if n, err := strconv.Atoi(a[0]); err == nil && n > 0 && n < 20 {
+			return fmt.Errorf("%d: 0 (the default) or from 20, too little for most CONNECT packets below", n)
+		}
 		return r.intFlag("max-packet-size", a[0], 0, 268435455+5, nil)
 	}},
 	"max_inflight_bytes": {set: onlyZero("a byte limit on the in-flight window is not implemented; max_queued_bytes counts in-flight messages too")},
