@@ -153,7 +153,8 @@ type Config struct {
 	// MaxPayloadSize, if positive, is the largest PUBLISH payload the
 	// broker routes (Mosquitto's message_size_limit). A larger one is
 	// acknowledged as its QoS asks, dropped and logged; the connection
-	// stays open. Apart from MaxPacketSize, whose excess is a protocol
+	// stays open. A CONNECT whose will is larger is refused with return
+	// code 5, as Mosquitto refuses it. Apart from MaxPacketSize, whose excess is a protocol
 	// violation that closes the connection. Zero means no limit beyond
 	// MaxPacketSize.
 	MaxPayloadSize int

@@ -9,7 +9,8 @@ import (
 
 // TestMaxPayloadSize checks that a PUBLISH whose payload exceeds
 // Config.MaxPayloadSize is acknowledged and dropped, the connection kept,
-// while one at the limit is delivered.
+// while one at the limit is delivered; and that a will over the limit
+// refuses the CONNECT.
 func TestMaxPayloadSize(t *testing.T) {
 	_, addr := startServer(t, Config{MaxPayloadSize: 10})
 	sub := connectID(t, addr, "sub", true)
@@ -20,6 +21,20 @@ func TestMaxPayloadSize(t *testing.T) {
 	p.publish("t", strings.Repeat("z", 10), packet.QoS1, false, 3)
 	m := sub.expectPublish(pub("t", strings.Repeat("z", 10), packet.QoS1, false))
 	sub.send(&packet.Puback{PacketID: m.PacketID})
+
+	// A will larger than the limit is refused at CONNECT with return
+	// code 5 (Mosquitto's 07-will-oversize-payload), whatever the clean
+	// flag; one at the limit is kept and published.
+	for _, clean := range []bool{true, false} {
+		w := dial(t, addr)
+		w.connect(&packet.Connect{ClientID: []byte("w"), CleanSession: clean, WillFlag: true, WillTopic: []byte("t"), WillMessage: []byte(strings.Repeat("w", 11))},
+			packet.Connack{ReturnCode: packet.RefusedNotAuthorized})
+		w.expectClosed()
+	}
+	w := dial(t, addr)
+	w.connect(&packet.Connect{ClientID: []byte("w"), CleanSession: true, WillFlag: true, WillTopic: []byte("t"), WillMessage: []byte(strings.Repeat("w", 10))}, packet.Connack{})
+	w.nc.Close()
+	sub.expectPublish(pub("t", strings.Repeat("w", 10), packet.QoS0, false))
 	sub.expectNothing()
 }
 

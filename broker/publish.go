@@ -16,6 +16,12 @@ func (c *conn) handlePublish(p *packet.Publish) {
 	route := true
 	if p.QoS == packet.QoS2 {
 		route = c.sess.receiveQoS2(p.PacketID)
+		if !route && !p.Dup {
+			// Not a re-send, which sets DUP [MQTT-3.3.1-1]: a new message
+			// on an identifier still in use [MQTT-2.3.1-2].
+			srv.log.Warn("QoS 2 publish reuses a packet identifier before its PUBREL: acknowledged, not routed",
+				"client", c.ident.ClientID, "id", p.PacketID, "topic", string(p.Topic))
+		}
 	}
 	if route {
 		topic := string(p.Topic)

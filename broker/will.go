@@ -8,13 +8,20 @@ import (
 
 // storeWill keeps the will of an accepted CONNECT with the connection
 // [MQTT-3.1.2-8], after asking the Authorizer whether the client may
-// publish to its topic; if not, it refuses the connection with return code
-// 5 and reports false.
+// publish to its topic; if not, or if the will's message is larger than
+// Config.MaxPayloadSize, it refuses the connection with return code 5 and
+// reports false.
 func (c *conn) storeWill(p *packet.Connect) bool {
 	if !p.WillFlag {
 		return true // no will is published [MQTT-3.1.2-12]
 	}
 	topic := string(p.WillTopic)
+	if max := c.srv.cfg.MaxPayloadSize; max > 0 && len(p.WillMessage) > max {
+		// A will the broker would drop when it is due: the client learns
+		// it now, as Mosquitto refuses it.
+		c.refuse(packet.RefusedNotAuthorized, fmt.Errorf("will message of %d bytes, more than Config.MaxPayloadSize (%d)", len(p.WillMessage), max))
+		return false
+	}
 	if !c.canPublish(topic) {
 		c.refuse(packet.RefusedNotAuthorized, fmt.Errorf("will topic %q not authorized", topic))
 		return false
