@@ -74,7 +74,7 @@ func TestPasswordFileRemembersLogins(t *testing.T) {
 		step("wrong password", "alice", "bob-pw", false, 2)
 		step("still remembered", "alice", "alice-pw", true, 2)
 		step("unknown user", "mallory", "alice-pw", false, 3) // the same PBKDF2 as a known user
-		step("empty password", "alice", "", false, 3) // refused before any PBKDF2
+		step("empty password", "alice", "", false, 3)         // refused before any PBKDF2
 
 		f.Set("alice", "new-pw")
 		if _, ok := f.logins["alice"]; ok {
