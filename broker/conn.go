@@ -191,6 +191,7 @@ func (c *conn) open() *packet.Reader {
 	}
 	c.flushLater() // CONNACK, and a resumed session's re-sends
 	r.SetMaxPacketSize(cfg.MaxPacketSize)
+	r.SetMQTT31(c.mqtt31)
 	r.Release() // here, where the stack is deep anyway: see Serve
 	return r
 }

@@ -63,3 +63,27 @@ func TestMQTT31(t *testing.T) {
 	// The 3.1.1 client still gets 0x80 for the same filter.
 	pub.subscribe(3, "secret/#", packet.QoS1, packet.Failure)
 }
+
+// TestMQTT31Dup checks that an MQTT 3.1 client may set DUP on a PUBREL,
+// SUBSCRIBE or UNSUBSCRIBE it sends again, as 3.1 does (Mosquitto's
+// 03-publish-c2b-disconnect-qos2 sends 0x6a on reconnecting), while a
+// 3.1.1 client that does so is disconnected [MQTT-3.6.1-1].
+func TestMQTT31Dup(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	c := dial(t, addr)
+	c.connect(&packet.Connect{MQTT31: true, ClientID: []byte("dup31"), CleanSession: true}, packet.Connack{})
+	c.write([]byte{0x8a, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x01}) // SUBSCRIBE, DUP
+	c.expect(&packet.Suback{PacketID: 1, ReturnCodes: []packet.SubackCode{packet.GrantedQoS1}})
+	c.send(&packet.Publish{Topic: []byte("q2"), Payload: []byte("m"), QoS: packet.QoS2, PacketID: 7})
+	c.expect(&packet.Pubrec{PacketID: 7})
+	c.write([]byte{0x6a, 0x02, 0x00, 0x07}) // PUBREL, DUP
+	c.expect(&packet.Pubcomp{PacketID: 7})
+	c.write([]byte{0xaa, 0x05, 0x00, 0x02, 0x00, 0x01, 'a'}) // UNSUBSCRIBE, DUP
+	c.expect(&packet.Unsuback{PacketID: 2})
+	c.write([]byte{0x6b, 0x02, 0x00, 0x07}) // PUBREL with the reserved bit set
+	c.expectClosed()
+
+	c = connectID(t, addr, "dup311", true)
+	c.write([]byte{0x6a, 0x02, 0x00, 0x07})
+	c.expectClosed()
+}

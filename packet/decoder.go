@@ -18,6 +18,11 @@ type Decoder struct {
 	// MaxPacketSize is the largest packet accepted, fixed header included.
 	// Zero or less means DefaultMaxPacketSize.
 	MaxPacketSize int
+	// MQTT31 reads the packets of an MQTT 3.1 client: PUBREL, SUBSCRIBE
+	// and UNSUBSCRIBE may also carry the DUP flag (flags 1010), which 3.1
+	// sets when it sends them again; 3.1.1 fixes their flags at 0010
+	// [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1].
+	MQTT31 bool
 
 	connect     Connect
 	connack     Connack
@@ -72,6 +77,16 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	return p, end, nil
 }
 
+// dup31 returns the flags of a packet of type t with the DUP flag of
+// MQTT 3.1 cleared, where d reads 3.1 and t is a type 3.1 lets a client
+// send again with DUP (section 3.6.1 and its kin in 3.1).
+func (d *Decoder) dup31(t Type, flags byte) byte {
+	if d.MQTT31 && flags == 0b1010 && (t == TypePubrel || t == TypeSubscribe || t == TypeUnsubscribe) {
+		return 0b0010
+	}
+	return flags
+}
+
 // decodeBody decodes the body of a packet of type t into d's storage.
 func (d *Decoder) decodeBody(t Type, flags byte, body []byte) (Packet, error) {
 	var p Packet
@@ -110,7 +125,7 @@ func (d *Decoder) decodeBody(t Type, flags byte, body []byte) (Packet, error) {
 	default:
 		return nil, errReservedType(t)
 	}
-	if err := p.decode(flags, body); err != nil {
+	if err := p.decode(d.dup31(t, flags), body); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -66,6 +66,10 @@ func NewReader(r io.Reader, maxPacketSize int) *Reader {
 // is authenticated.
 func (r *Reader) SetMaxPacketSize(n int) { r.d.MaxPacketSize = n }
 
+// SetMQTT31 sets whether the Reader reads the packets of an MQTT 3.1
+// client (Decoder.MQTT31).
+func (r *Reader) SetMQTT31(v bool) { r.d.MQTT31 = v }
+
 // NewPooledReader returns a Reader like NewReader, except that it holds a
 // read buffer only while it has unread bytes: when ReadPacket finds the
 // buffer empty, it gives it back to a pool shared by all pooled Readers and
@@ -233,7 +237,7 @@ func (r *Reader) readPacket() (Packet, error) {
 	// Refuse what the header alone condemns, in the order the decoders
 	// check it, before reading the body.
 	if t != TypePublish {
-		if err := checkFlags(t, flags); err != nil {
+		if err := checkFlags(t, r.d.dup31(t, flags)); err != nil {
 			return nil, err
 		}
 	}
