@@ -22,8 +22,55 @@ type index struct {
 }
 
 // subscribers are the sessions subscribed to one filter, with the QoS
-// granted to each.
-type subscribers map[*session]packet.QoS
+// granted to each: the first in one, with its QoS in oneQoS, if one is
+// free when it subscribes, the others in more. Most filters have one
+// subscriber (a client's own "devices/d42/cmd/#"), and need no map.
+type subscribers struct {
+	one    *session
+	oneQoS packet.QoS
+	more   map[*session]packet.QoS
+}
+
+// set subscribes s at QoS q and reports whether it replaced the QoS of a
+// subscription s had.
+func (x *subscribers) set(s *session, q packet.QoS) bool {
+	if x.one == s {
+		x.oneQoS = q
+		return true
+	}
+	if _, ok := x.more[s]; ok {
+		x.more[s] = q
+		return true
+	}
+	switch {
+	case x.one == nil:
+		x.one, x.oneQoS = s, q
+	case x.more == nil:
+		x.more = map[*session]packet.QoS{s: q}
+	default:
+		x.more[s] = q
+	}
+	return false
+}
+
+// drop removes the subscription of s and reports whether there was one.
+func (x *subscribers) drop(s *session) bool {
+	if x.one == s {
+		x.one, x.oneQoS = nil, 0
+		return true
+	}
+	if _, ok := x.more[s]; !ok {
+		return false
+	}
+	delete(x.more, s)
+	if len(x.more) == 0 {
+		x.more = nil
+	}
+	return true
+}
+
+// empty reports whether no session is subscribed.
+func (x subscribers) empty() bool { return x.one == nil && len(x.more) == 0 }
 
 // target is a session a message goes to and the highest QoS granted to it
 // by its matching subscriptions.
@@ -47,12 +94,7 @@ func cutLevel(s string) (level, rest string, last bool) {
 func (x *index) add(filter string, s *session, q packet.QoS) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	subs := x.tree.Leaf(filter)
-	if *subs == nil {
-		*subs = make(subscribers)
-	}
-	_, replaced := (*subs)[s]
-	(*subs)[s] = q
+	replaced := x.tree.Leaf(filter).set(s, q)
 	if !replaced {
 		x.count++
 	}
@@ -65,14 +107,10 @@ func (x *index) remove(filter string, s *session) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	subs := x.tree.Find(filter)
-	if subs == nil {
+	if subs == nil || !subs.drop(s) {
 		return false
 	}
-	if _, ok := (*subs)[s]; !ok {
-		return false
-	}
-	delete(*subs, s)
-	x.tree.Prune(filter, func(subs subscribers) bool { return len(subs) == 0 })
+	x.tree.Prune(filter, subscribers.empty)
 	x.count--
 	return true
 }
@@ -92,7 +130,10 @@ func (x *index) match(topic string, ts []target) []target {
 	start := len(ts)
 	x.mu.RLock()
 	x.tree.Match(topic, func(subs subscribers) {
-		for s, q := range subs {
+		if subs.one != nil {
+			ts = append(ts, target{subs.one, subs.oneQoS})
+		}
+		for s, q := range subs.more {
 			ts = append(ts, target{s, q})
 		}
 	})

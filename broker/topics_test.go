@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/petrel-mqtt/petrel/internal/topictree"
@@ -257,5 +258,50 @@ func BenchmarkIndexMatch(b *testing.B) {
 				b.Fatalf("%d targets, want %d", len(ts), tc.want)
 			}
 		})
+	}
+}
+
+// TestSubscribersSlots moves sessions of one filter through subscribers'
+// first slot and its map in every order: each is held once, at its last
+// QoS, and the leaf ends empty.
+func TestSubscribersSlots(t *testing.T) {
+	ss := []*session{{id: "s0"}, {id: "s1"}, {id: "s2"}, {id: "s3"}}
+	var x subscribers
+	held := map[*session]packet.QoS{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for step := range 500 {
+		s := ss[rng.IntN(len(ss))]
+		if _, ok := held[s]; ok && rng.IntN(2) == 0 {
+			if !x.drop(s) {
+				t.Fatalf("step %d: drop(%s) = false for a session held", step, s.id)
+			}
+			delete(held, s)
+		} else {
+			q := packet.QoS(rng.IntN(3))
+			_, had := held[s]
+			if got := x.set(s, q); got != had {
+				t.Fatalf("step %d: set(%s) = %v, want %v", step, s.id, got, had)
+			}
+			held[s] = q
+		}
+		got := map[*session]packet.QoS{}
+		if x.one != nil {
+			got[x.one] = x.oneQoS
+		}
+		for s, q := range x.more {
+			if _, dup := got[s]; dup {
+				t.Fatalf("step %d: %s held twice", step, s.id)
+			}
+			got[s] = q
+		}
+		if !maps.Equal(got, held) || x.empty() != (len(held) == 0) {
+			t.Fatalf("step %d: holds %v, want %v", step, got, held)
+		}
+	}
+	for s := range held {
+		x.drop(s)
+	}
+	if !x.empty() || x.more != nil {
+		t.Errorf("not empty after dropping all: %+v", x)
 	}
 }

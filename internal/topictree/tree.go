@@ -12,15 +12,21 @@ type Tree[L any] struct {
 }
 
 // node is one filter level. leaf, if set, belongs to the filter that ends
-// at this level; the filters that go on are below children (one per
-// literal level), plus (a '+' level) and hash (a last '#' level, which has
-// no children).
+// at this level; the filters that go on are below its literal children,
+// plus (a '+' level) and hash (a last '#' level, which has no children).
+//
+// A literal child is held in first, with its level in firstLevel, if
+// first is free when it is made, else in more. Most nodes have one child
+// (each level of "devices/d42/cmd" below a shared prefix): they need no
+// map, a few hundred bytes less per level.
 type node[L any] struct {
-	children map[string]*node[L]
-	plus     *node[L]
-	hash     *node[L]
-	leaf     L
-	set      bool // leaf was made by Leaf and not pruned
+	firstLevel string
+	first      *node[L]
+	more       map[string]*node[L]
+	plus       *node[L]
+	hash       *node[L]
+	leaf       L
+	set        bool // leaf was made by Leaf and not pruned
 }
 
 // cutLevel splits the first level off s; last reports that s held no '/'.
@@ -85,7 +91,7 @@ func (t *Tree[L]) Match(topic string, fn func(L)) {
 	// Filters starting with a wildcard do not match $-topics
 	// [MQTT-4.7.2-1]: only the root's literal children are walked.
 	level, rest, last := cutLevel(topic)
-	if c := t.root.children[level]; c != nil {
+	if c := t.root.literal(level); c != nil {
 		c.match(rest, last, fn)
 	}
 }
@@ -111,15 +117,27 @@ func (n *node[L]) child(level string, last, create bool) *node[L] {
 		}
 		return n.plus
 	}
-	c := n.children[level]
+	c := n.literal(level)
 	if c == nil && create {
-		if n.children == nil {
-			n.children = make(map[string]*node[L])
-		}
 		c = new(node[L])
-		n.children[level] = c
+		switch {
+		case n.first == nil:
+			n.firstLevel, n.first = level, c
+		case n.more == nil:
+			n.more = map[string]*node[L]{level: c}
+		default:
+			n.more[level] = c
+		}
 	}
 	return c
+}
+
+// literal returns n's child for a literal level, or nil.
+func (n *node[L]) literal(level string) *node[L] {
+	if n.first != nil && n.firstLevel == level {
+		return n.first
+	}
+	return n.more[level]
 }
 
 // dropChild removes n's child for a filter level.
@@ -129,17 +147,19 @@ func (n *node[L]) dropChild(level string, last bool) {
 		n.hash = nil
 	case level == "+":
 		n.plus = nil
+	case n.first != nil && n.firstLevel == level:
+		n.firstLevel, n.first = "", nil
 	default:
-		delete(n.children, level)
-		if len(n.children) == 0 {
-			n.children = nil
+		delete(n.more, level)
+		if len(n.more) == 0 {
+			n.more = nil
 		}
 	}
 }
 
 // bare reports whether n holds no leaf and no children.
 func (n *node[L]) bare() bool {
-	return !n.set && len(n.children) == 0 && n.plus == nil && n.hash == nil
+	return !n.set && n.first == nil && len(n.more) == 0 && n.plus == nil && n.hash == nil
 }
 
 // prune removes the leaf that filter, the levels left to walk below n,
@@ -177,7 +197,7 @@ func (n *node[L]) match(rest string, end bool, fn func(L)) {
 		return
 	}
 	level, rest, last := cutLevel(rest)
-	if c := n.children[level]; c != nil {
+	if c := n.literal(level); c != nil {
 		c.match(rest, last, fn)
 	}
 	if n.plus != nil {
@@ -190,10 +210,10 @@ func (n *node[L]) walk(fn func(L)) {
 	if n.set {
 		fn(n.leaf)
 	}
-	for _, c := range n.children {
+	for _, c := range n.more {
 		c.walk(fn)
 	}
-	for _, c := range [...]*node[L]{n.plus, n.hash} {
+	for _, c := range [...]*node[L]{n.first, n.plus, n.hash} {
 		if c != nil {
 			c.walk(fn)
 		}

@@ -2,6 +2,7 @@ package topictree
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -151,5 +152,62 @@ func BenchmarkTreeMatch(b *testing.B) {
 				b.Fatalf("%d leaves for %d matches, want %d each", n, b.N, tc.want)
 			}
 		})
+	}
+}
+
+// TestTreeChurn adds and prunes filters in a seeded random order, so that
+// literal children move through a node's first slot and its map in every
+// order, and checks after each step that Find and Match agree with the
+// set of filters held, and that the tree ends empty.
+func TestTreeChurn(t *testing.T) {
+	var filters []string
+	for _, f := range combine([]string{"a", "b", "c", "+"}, 3) {
+		filters = append(filters, f, f+"/#")
+	}
+	topics := combine([]string{"a", "b", "c"}, 3)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tree Tree[string]
+	held := map[string]bool{}
+	check := func(step int) {
+		t.Helper()
+		for _, f := range filters {
+			if p := tree.Find(f); (p != nil) != held[f] {
+				t.Fatalf("step %d: Find(%q) = %v, held %v", step, f, p, held[f])
+			}
+		}
+		for _, topic := range topics {
+			var want []string
+			for f := range held {
+				if refMatch(f, topic) {
+					want = append(want, f)
+				}
+			}
+			slices.Sort(want)
+			if diff := cmp.Diff(want, matched(&tree, topic)); diff != "" {
+				t.Fatalf("step %d: topic %q (-want +got):\n%s", step, topic, diff)
+			}
+		}
+	}
+	for step := range 2000 {
+		f := filters[rng.IntN(len(filters))]
+		if held[f] {
+			*tree.Find(f) = ""
+			tree.Prune(f, isEmpty)
+			delete(held, f)
+		} else {
+			*tree.Leaf(f) = f
+			held[f] = true
+		}
+		if step%50 == 0 {
+			check(step)
+		}
+	}
+	check(2000)
+	for f := range held {
+		*tree.Find(f) = ""
+		tree.Prune(f, isEmpty)
+	}
+	if !tree.Empty() {
+		t.Errorf("tree not empty after pruning every leaf: %+v", tree.root)
 	}
 }
