@@ -36,6 +36,9 @@ const (
 	DefaultMaxQueuedBytes = 32 << 20
 	// DefaultMaxTotalQueuedBytes is what all sessions together may hold.
 	DefaultMaxTotalQueuedBytes = 256 << 20
+	// DefaultMaxRetainedBytes is what all retained messages together may
+	// hold, counting their topics and payloads plus a small overhead each.
+	DefaultMaxRetainedBytes = 256 << 20
 	// DefaultStallTimeout is how long a client may make no progress while
 	// publishers wait for its queue to drain, before it is disconnected.
 	DefaultStallTimeout = 10 * time.Second
@@ -113,6 +116,15 @@ type Config struct {
 	// "Flow control" in the package doc) before it is disconnected. Zero
 	// means DefaultStallTimeout (10 s).
 	StallTimeout time.Duration
+	// MaxRetainedBytes bounds the retained messages of all topics, in
+	// bytes (topic, payload and a small overhead each): a retained
+	// PUBLISH that would take them above it is delivered to the
+	// subscribers of its topic as usual, but not retained, the message
+	// retained before staying; it is counted in Stats.RetainedDropped and
+	// logged. Without a bound, clients that may publish could fill the
+	// broker's memory with retained messages on new topics. Zero means
+	// DefaultMaxRetainedBytes.
+	MaxRetainedBytes int64
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
 	// longer one gets CONNACK return code 2. Zero means
 	// DefaultMaxClientIDLength.
@@ -218,6 +230,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxClientIDLength", int64(c.MaxClientIDLength)},
 		{"MaxQueuedBytes", c.MaxQueuedBytes},
 		{"MaxTotalQueuedBytes", c.MaxTotalQueuedBytes},
+		{"MaxRetainedBytes", c.MaxRetainedBytes},
 		{"StallTimeout", int64(c.StallTimeout)},
 		{"ConnectTimeout", int64(c.ConnectTimeout)},
 		{"WriteTimeout", int64(c.WriteTimeout)},
@@ -273,6 +286,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTotalQueuedBytes == 0 {
 		c.MaxTotalQueuedBytes = DefaultMaxTotalQueuedBytes
+	}
+	if c.MaxRetainedBytes == 0 {
+		c.MaxRetainedBytes = DefaultMaxRetainedBytes
 	}
 	defd(&c.PersistInterval, DefaultPersistInterval)
 	bridges, err := checkBridges(c.Bridges)

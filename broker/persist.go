@@ -123,7 +123,15 @@ func (s *Server) materialize(st *store) {
 		s.sessions[id] = sess
 		s.sessionsPeak.grew(len(s.sessions))
 	}
+	dropped := 0
 	for _, m := range st.retained {
-		s.retained.set(m)
+		if !s.retained.set(m) {
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		s.stats.retainedDropped.Add(uint64(dropped))
+		s.log.Warn("retained messages of the persistence directory not loaded: Config.MaxRetainedBytes is lower than what they hold",
+			"dropped", dropped, "kept", s.retained.len(), "max", s.cfg.MaxRetainedBytes)
 	}
 }

@@ -54,8 +54,12 @@ func (c *conn) handlePublish(p *packet.Publish) {
 // above their high-water marks are added to from.congested, for its reader
 // to wait on (flow.go).
 func (s *Server) publish(m *message, from *conn) {
-	if m.retain {
-		s.retained.set(m)
+	if m.retain && !s.retained.set(m) {
+		n := s.stats.retainedDropped.Add(1)
+		if isPowerOf10(n) {
+			s.log.Warn("retained message not kept: the retained messages would exceed Config.MaxRetainedBytes; delivered, not retained",
+				"topic", m.topic, "size", len(m.payload), "max", s.cfg.MaxRetainedBytes, "dropped", n)
+		}
 	}
 	var buf [16]target
 	for _, t := range s.subs.match(m.topic, buf[:0]) {

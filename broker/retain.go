@@ -10,9 +10,12 @@ import (
 // its filter matches without scanning them all. It is safe for concurrent
 // use.
 type retainStore struct {
-	mu    sync.RWMutex // guards root and count
+	mu    sync.RWMutex // guards root, count and bytes
 	root  rnode
 	count int
+	bytes int64 // the messages' cost, as retainedCost counts it
+	// max bounds bytes (Config.MaxRetainedBytes); zero means no bound.
+	max int64
 	// onSet, if set before use, is called with each message set (stored,
 	// or deleting with an empty payload), with mu held: the broker's
 	// store records it.
@@ -24,21 +27,38 @@ type rnode struct {
 	msg      *message
 }
 
+// retainedCost is what a retained message counts against
+// Config.MaxRetainedBytes: its topic, its payload and messageOverhead.
+func retainedCost(m *message) int64 {
+	return int64(len(m.topic)+len(m.payload)) + messageOverhead
+}
+
 // set stores m as the retained message of its topic, replacing the one
 // before [MQTT-3.3.1-5]; a message with an empty payload deletes it instead
-// and is never kept [MQTT-3.3.1-10] [MQTT-3.3.1-11].
-func (r *retainStore) set(m *message) {
+// and is never kept [MQTT-3.3.1-10] [MQTT-3.3.1-11]. It reports false,
+// storing nothing and leaving the message before in place, if m would
+// take the store above its bound (Config.MaxRetainedBytes).
+func (r *retainStore) set(m *message) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var old int64
+	if o := r.root.find(m.topic); o != nil {
+		old = retainedCost(o)
+	}
+	if len(m.payload) > 0 && r.max > 0 && r.bytes-old+retainedCost(m) > r.max && retainedCost(m) > old {
+		return false
+	}
 	if r.onSet != nil {
 		r.onSet(m)
 	}
 	if len(m.payload) == 0 {
 		if r.root.remove(m.topic) {
 			r.count--
+			r.bytes -= old
 		}
-		return
+		return true
 	}
+	r.bytes += retainedCost(m) - old
 	n := &r.root
 	for rest, last := m.topic, false; !last; {
 		var level string
@@ -57,6 +77,20 @@ func (r *retainStore) set(m *message) {
 		r.count++
 	}
 	n.msg = m
+	return true
+}
+
+// find returns the message of topic in the subtree under n, or nil.
+func (n *rnode) find(topic string) *message {
+	for rest, last := topic, false; !last && n != nil; {
+		var level string
+		level, rest, last = cutLevel(rest)
+		n = n.children[level]
+	}
+	if n == nil {
+		return nil
+	}
+	return n.msg
 }
 
 // remove deletes the message of topic from the subtree under n, pruning

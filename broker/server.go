@@ -80,6 +80,7 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		sessions:  make(map[string]*session),
 	}
+	s.retained.max = cfg.MaxRetainedBytes
 	s.checkReads = !isAllowAll(cfg.Authorizer)
 	if _, acl := cfg.Authorizer.(*ACL); (acl || !s.checkReads) && cfg.PersistenceDir == "" {
 		// Nothing that handling a PUBLISH or an acknowledgement calls

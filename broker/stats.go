@@ -75,6 +75,9 @@ type Stats struct {
 	// not all fit in the session's queue (Config.MaxQueued): the replay
 	// was cut short.
 	RetainedTruncated uint64
+	// RetainedDropped counts retained messages delivered but not
+	// retained: keeping them would have exceeded Config.MaxRetainedBytes.
+	RetainedDropped uint64
 }
 
 // counters are the broker's live counters.
@@ -96,6 +99,7 @@ type counters struct {
 	deniedDeliveries  atomic.Uint64
 	pendingClosed     atomic.Uint64
 	retainedTruncated atomic.Uint64
+	retainedDropped   atomic.Uint64
 	droppedQueueFull  atomic.Uint64
 	droppedSession    atomic.Uint64
 	droppedBroker     atomic.Uint64
@@ -178,5 +182,6 @@ func (s *Server) Stats() Stats {
 		DeniedDeliveries:    s.stats.deniedDeliveries.Load(),
 		PendingClosed:       s.stats.pendingClosed.Load(),
 		RetainedTruncated:   s.stats.retainedTruncated.Load(),
+		RetainedDropped:     s.stats.retainedDropped.Load(),
 	}
 }

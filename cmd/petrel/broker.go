@@ -49,7 +49,7 @@ type brokerFlags struct {
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
 	maxPending, maxPendingPerIP, maxConnectPacketSize     int
 	maxTopicLevels                                        int
-	maxQueuedBytes, maxTotalQueuedBytes                   int64
+	maxQueuedBytes, maxTotalQueuedBytes, maxRetainedBytes int64
 	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
 	shutdownTimeout                                       time.Duration
@@ -109,6 +109,7 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxTopicLevels, "max-topic-levels", 0, "")
 	fs.Int64Var(&f.maxQueuedBytes, "max-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxTotalQueuedBytes, "max-total-queued-bytes", 0, "")
+	fs.Int64Var(&f.maxRetainedBytes, "max-retained-bytes", 0, "")
 	fs.Func("stall-timeout", "", durationOrZero(&f.stallTimeout))
 	fs.Func("sys-interval", "", durationOrZero(&f.sysInterval))
 	f.shutdownTimeout = 10 * time.Second
@@ -266,6 +267,7 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		MaxTopicLevels:       f.maxTopicLevels,
 		MaxQueuedBytes:       f.maxQueuedBytes,
 		MaxTotalQueuedBytes:  f.maxTotalQueuedBytes,
+		MaxRetainedBytes:     f.maxRetainedBytes,
 		StallTimeout:         f.stallTimeout,
 		MaxInflight:          f.maxInflight,
 		MaxQueued:            f.maxQueued,
@@ -531,6 +533,7 @@ var brokerFlagNames = map[string]string{
 	"MaxTopicLevels":       "-max-topic-levels",
 	"MaxQueuedBytes":       "-max-queued-bytes",
 	"MaxTotalQueuedBytes":  "-max-total-queued-bytes",
+	"MaxRetainedBytes":     "-max-retained-bytes",
 	"StallTimeout":         "-stall-timeout",
 	"MaxInflight":          "-max-inflight",
 	"MaxQueued":            "-max-queued",

@@ -219,7 +219,7 @@ var directives = map[string]directive{
 	"allow_duplicate_messages": {warn: "ignored: deprecated in Mosquitto; Petrel delivers a message once per session"},
 	"max_topic_alias":          {warn: "ignored: an MQTT 5 setting; Petrel speaks MQTT 3.1.1 and 3.1"},
 	"max_qos":                  {fail: "not implemented"},
-	"memory_limit":             {fail: "not implemented; max_queued_bytes bounds each session and Petrel bounds all sessions together (-max-total-queued-bytes)"},
+	"memory_limit":             {fail: "not implemented; max_queued_bytes bounds each session, and Petrel bounds all sessions together (-max-total-queued-bytes) and the retained messages (-max-retained-bytes)"},
 	"http_dir":                 {fail: "not implemented"},
 	"bind_interface":           {fail: "not implemented: give the interface's address to listener"},
 	"psk_hint":                 {fail: "TLS-PSK is not implemented"},

@@ -298,6 +298,10 @@ State and limits (0 means the default):
   -max-total-queued-bytes n
                     bytes of queued and in-flight messages of all sessions
                     (default 268435456, 256 MiB)
+  -max-retained-bytes n
+                    bytes of all retained messages (default 268435456,
+                    256 MiB); a retained message beyond is delivered but
+                    not retained, counted and logged
   -stall-timeout t  how long a client may take no message while publishers
                     wait for it before it is disconnected (default 10s)
   -max-packet-size n
