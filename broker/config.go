@@ -36,6 +36,9 @@ const (
 	DefaultMaxQueuedBytes = 32 << 20
 	// DefaultMaxTotalQueuedBytes is what all sessions together may hold.
 	DefaultMaxTotalQueuedBytes = 256 << 20
+	// DefaultMaxSessions is how many persistent sessions (CleanSession 0)
+	// the broker holds, connected or not.
+	DefaultMaxSessions = 100000
 	// DefaultMaxRetainedBytes is what all retained messages together may
 	// hold, counting their topics and payloads plus a small overhead each.
 	DefaultMaxRetainedBytes = 256 << 20
@@ -125,6 +128,14 @@ type Config struct {
 	// broker's memory with retained messages on new topics. Zero means
 	// DefaultMaxRetainedBytes.
 	MaxRetainedBytes int64
+	// MaxSessions bounds the persistent sessions (CleanSession 0) the
+	// broker holds, connected or offline: a CONNECT that would make one
+	// more is refused with return code 3 (server unavailable) and logged.
+	// Sessions that exist resume, and clean sessions, bounded by
+	// MaxConnections, are not counted. Without a bound, a client could
+	// leave a session behind under each of millions of identifiers.
+	// Zero means DefaultMaxSessions.
+	MaxSessions int
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
 	// longer one gets CONNACK return code 2. Zero means
 	// DefaultMaxClientIDLength.
@@ -239,6 +250,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxPayloadSize", int64(c.MaxPayloadSize)},
 		{"MaxKeepAlive", int64(c.MaxKeepAlive)},
 		{"MaxTopicLevels", int64(c.MaxTopicLevels)},
+		{"MaxSessions", int64(c.MaxSessions)},
 	} {
 		if f.v < 0 {
 			return c, &ConfigError{Field: f.name, Reason: "negative"}
@@ -278,6 +290,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxQueued, DefaultMaxQueued)
 	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)
 	def(&c.MaxTopicLevels, DefaultMaxTopicLevels)
+	def(&c.MaxSessions, DefaultMaxSessions)
 	defd(&c.ConnectTimeout, DefaultConnectTimeout)
 	defd(&c.WriteTimeout, DefaultWriteTimeout)
 	defd(&c.StallTimeout, DefaultStallTimeout)

@@ -104,6 +104,10 @@ func (c *conn) connect(p *packet.Connect) bool {
 	c.keepAlive = time.Duration(p.KeepAlive) * time.Second
 
 	present, owner, err := c.srv.attach(c, id, p.CleanSession)
+	if errors.Is(err, errTooManySessions) {
+		c.refuse(packet.RefusedServerUnavailable, err)
+		return false
+	}
 	if errors.Is(err, errClientIDOwned) {
 		c.srv.log.Warn("connection refused: the client identifier's session belongs to another identity",
 			"client", id, "remote", c.remote, "identity", c.owner(), "owner", owner)
@@ -219,6 +223,13 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 		}
 		present = sess != nil
 		if sess == nil {
+			if !clean {
+				if s.persistent >= s.cfg.MaxSessions {
+					s.mu.Unlock()
+					return false, "", errTooManySessions
+				}
+				s.persistent++
+			}
 			sess = newSession(s, id, clean)
 			s.sessions[id] = sess
 			s.sessionsPeak.grew(len(s.sessions))
@@ -264,6 +275,9 @@ func (s *Server) discardLocked(sess *session) {
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
 		s.sessions = shrink(s.sessions, &s.sessionsPeak)
+		if !sess.clean {
+			s.persistent--
+		}
 	}
 	sess.mu.Lock()
 	if sess.discarded {

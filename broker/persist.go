@@ -122,6 +122,7 @@ func (s *Server) materialize(st *store) {
 		}
 		s.sessions[id] = sess
 		s.sessionsPeak.grew(len(s.sessions))
+		s.persistent++ // kept across a restart: CleanSession 0
 	}
 	dropped := 0
 	for _, m := range st.retained {

@@ -32,6 +32,9 @@ type Server struct {
 	https     map[*http.Server]struct{}
 	conns     map[*conn]struct{}
 	sessions  map[string]*session
+	// persistent counts the sessions of sessions with CleanSession 0,
+	// against Config.MaxSessions.
+	persistent int
 	// The peaks of conns and sessions, for shrink (tables.go).
 	connsPeak, sessionsPeak peak
 	// pending holds the connections whose CONNECT is not handled yet,

@@ -48,7 +48,7 @@ type brokerFlags struct {
 
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
 	maxPending, maxPendingPerIP, maxConnectPacketSize     int
-	maxTopicLevels                                        int
+	maxTopicLevels, maxSessions                           int
 	maxQueuedBytes, maxTotalQueuedBytes, maxRetainedBytes int64
 	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
@@ -107,6 +107,7 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxPendingPerIP, "max-pending-per-ip", 0, "")
 	fs.IntVar(&f.maxConnectPacketSize, "max-connect-packet-size", 0, "")
 	fs.IntVar(&f.maxTopicLevels, "max-topic-levels", 0, "")
+	fs.IntVar(&f.maxSessions, "max-sessions", 0, "")
 	fs.Int64Var(&f.maxQueuedBytes, "max-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxTotalQueuedBytes, "max-total-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxRetainedBytes, "max-retained-bytes", 0, "")
@@ -217,6 +218,7 @@ func (f *brokerFlags) check() error {
 		{"max-pending-per-ip", f.maxPendingPerIP, 1 << 30},
 		{"max-connect-packet-size", f.maxConnectPacketSize, 268435455 + 5},
 		{"max-topic-levels", f.maxTopicLevels, 65536},
+		{"max-sessions", f.maxSessions, 1 << 30},
 	} {
 		if l.v < 0 {
 			return usageErr("-%s %d: must not be negative (0 means the default)", l.name, l.v)
@@ -265,6 +267,7 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		MaxPendingPerIP:      f.maxPendingPerIP,
 		MaxConnectPacketSize: f.maxConnectPacketSize,
 		MaxTopicLevels:       f.maxTopicLevels,
+		MaxSessions:          f.maxSessions,
 		MaxQueuedBytes:       f.maxQueuedBytes,
 		MaxTotalQueuedBytes:  f.maxTotalQueuedBytes,
 		MaxRetainedBytes:     f.maxRetainedBytes,
@@ -531,6 +534,7 @@ var brokerFlagNames = map[string]string{
 	"MaxPendingPerIP":      "-max-pending-per-ip",
 	"MaxConnectPacketSize": "-max-connect-packet-size",
 	"MaxTopicLevels":       "-max-topic-levels",
+	"MaxSessions":          "-max-sessions",
 	"MaxQueuedBytes":       "-max-queued-bytes",
 	"MaxTotalQueuedBytes":  "-max-total-queued-bytes",
 	"MaxRetainedBytes":     "-max-retained-bytes",

@@ -276,6 +276,9 @@ State and limits (0 means the default):
   -max-connections n
                     clients connected at once (default 10000); connections
                     that have not sent CONNECT yet are limited apart
+  -max-sessions n   persistent sessions (clean session 0) held, connected
+                    or offline (default 100000); a client that would make
+                    one more gets CONNACK 3 (server unavailable)
   -max-pending n    connections accepted whose CONNECT is not handled yet
                     (default 1024); beyond, the oldest is closed, so silent
                     sockets cannot keep clients out
