@@ -17,9 +17,11 @@
 // directions, retained messages, wills, keepalive at 1.5 times the
 // interval [MQTT-3.1.2-24], the subscription index with the matching rules
 // of section 4.7, authentication and authorization hooks, $SYS counters,
-// optional persistence, and bridges to other brokers (Config.Bridges). It
-// does not offer MQTT 5 features such as shared subscriptions: a filter
-// such as "$share/g/t" is an ordinary filter.
+// optional persistence, and bridges to other brokers (Config.Bridges).
+// Shared subscriptions, $share/NAME/FILTER, are served to 3.1.1 clients as
+// Mosquitto serves them: each message goes to one member of the group in
+// turn, and none is replayed from the retained messages. Other MQTT 5
+// features are not offered.
 //
 // Every protocol violation closes the connection without a reply
 // [MQTT-4.8.0-1] and publishes the will: a first packet that is not

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strings"
+
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -18,6 +20,12 @@ const maxGrantedQoS = packet.QoS2
 // RETAIN=1 [MQTT-3.3.1-6] [MQTT-3.3.1-8], through the session's queue and
 // within its room (Config.MaxQueued): a replay that does not fit is cut
 // short, counted in Stats.RetainedTruncated and logged.
+//
+// A filter $share/NAME/FILTER is a shared subscription, as Mosquitto
+// serves it to MQTT 3.1.1 clients too: each message FILTER matches goes
+// to one session of the group NAME, in turn, and no retained message is
+// replayed. The Authorizer is asked about FILTER. Any other filter that
+// starts with $share/ (no NAME, no FILTER, a wildcard in NAME) gets 0x80.
 func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	srv, sess := c.srv, c.sess
 	codes := make([]packet.SubackCode, len(p.Filters))
@@ -41,7 +49,20 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 			continue
 		}
 		filter := string(f.Filter)
-		if !srv.cfg.Authorizer.CanSubscribe(c.ident, filter) {
+		checked := filter // what the Authorizer is asked
+		if strings.HasPrefix(filter, sharePrefix) {
+			_, inner, ok := sharedFilter(filter)
+			if !ok {
+				codes[i] = c.refusedSubscription(q)
+				if seen != nil {
+					seen[filter] = -1
+				}
+				srv.log.Warn("subscription refused: not a shared subscription of the form $share/NAME/FILTER", "client", c.ident.ClientID, "filter", filter)
+				continue
+			}
+			checked = inner
+		}
+		if !srv.cfg.Authorizer.CanSubscribe(c.ident, checked) {
 			codes[i] = c.refusedSubscription(q)
 			if seen != nil {
 				seen[filter] = -1
@@ -79,6 +100,9 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		return
 	}
 	for _, g := range granted {
+		if _, _, shared := sharedFilter(string(g.Filter)); shared {
+			continue // no retained messages for a shared subscription, as in Mosquitto
+		}
 		ms, more := srv.retained.match(string(g.Filter), sess.room())
 		for _, m := range ms {
 			if sess.mayRead(m.topic) {

@@ -1,8 +1,10 @@
 package broker
 
 import (
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/petrel-mqtt/petrel/internal/topictree"
 	"github.com/petrel-mqtt/petrel/packet"
@@ -29,6 +31,76 @@ type subscribers struct {
 	one    *session
 	oneQoS packet.QoS
 	more   map[*session]packet.QoS
+	groups []*shareGroup // the shared subscriptions to the filter
+}
+
+// shareGroup is the group of a shared subscription, $share/NAME/FILTER,
+// as Mosquitto has it for MQTT 3.1.1 clients too: each message that
+// FILTER matches goes to one member, each in turn.
+type shareGroup struct {
+	name    string
+	members []target
+	next    atomic.Uint32 // taken under index.mu's read lock
+}
+
+// sharePrefix starts the filter of a shared subscription.
+const sharePrefix = "$share/"
+
+// sharedFilter splits a shared subscription's filter, $share/NAME/FILTER,
+// into the group's name and the filter; ok is false for any other filter.
+// NAME is not empty and holds no wildcard, FILTER is not empty.
+func sharedFilter(f string) (name, filter string, ok bool) {
+	rest, found := strings.CutPrefix(f, sharePrefix)
+	if !found {
+		return "", "", false
+	}
+	name, filter, ok = strings.Cut(rest, "/")
+	if !ok || name == "" || filter == "" || strings.ContainsAny(name, "+#") {
+		return "", "", false
+	}
+	return name, filter, true
+}
+
+// join adds s to group name at QoS q and reports whether it replaced the
+// QoS of s's membership.
+func (x *subscribers) join(name string, s *session, q packet.QoS) bool {
+	var g *shareGroup
+	for _, h := range x.groups {
+		if h.name == name {
+			g = h
+		}
+	}
+	if g == nil {
+		g = &shareGroup{name: name}
+		x.groups = append(x.groups, g)
+	}
+	for i := range g.members {
+		if g.members[i].s == s {
+			g.members[i].qos = q
+			return true
+		}
+	}
+	g.members = append(g.members, target{s, q})
+	return false
+}
+
+// leave removes s from group name and reports whether it was a member.
+func (x *subscribers) leave(name string, s *session) bool {
+	for gi, g := range x.groups {
+		if g.name != name {
+			continue
+		}
+		for i := range g.members {
+			if g.members[i].s == s {
+				g.members = slices.Delete(g.members, i, i+1)
+				if len(g.members) == 0 {
+					x.groups = slices.Delete(x.groups, gi, gi+1)
+				}
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // set subscribes s at QoS q and reports whether it replaced the QoS of a
@@ -70,7 +142,7 @@ func (x *subscribers) drop(s *session) bool {
 }
 
 // empty reports whether no session is subscribed.
-func (x subscribers) empty() bool { return x.one == nil && len(x.more) == 0 }
+func (x subscribers) empty() bool { return x.one == nil && len(x.more) == 0 && len(x.groups) == 0 }
 
 // target is a session a message goes to and the highest QoS granted to it
 // by its matching subscriptions.
@@ -94,7 +166,12 @@ func cutLevel(s string) (level, rest string, last bool) {
 func (x *index) add(filter string, s *session, q packet.QoS) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	replaced := x.tree.Leaf(filter).set(s, q)
+	var replaced bool
+	if name, f, ok := sharedFilter(filter); ok {
+		replaced = x.tree.Leaf(f).join(name, s, q)
+	} else {
+		replaced = x.tree.Leaf(filter).set(s, q)
+	}
 	if !replaced {
 		x.count++
 	}
@@ -106,11 +183,15 @@ func (x *index) add(filter string, s *session, q packet.QoS) bool {
 func (x *index) remove(filter string, s *session) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	subs := x.tree.Find(filter)
-	if subs == nil || !subs.drop(s) {
+	name, f, shared := sharedFilter(filter)
+	if !shared {
+		f = filter
+	}
+	subs := x.tree.Find(f)
+	if subs == nil || shared && !subs.leave(name, s) || !shared && !subs.drop(s) {
 		return false
 	}
-	x.tree.Prune(filter, subscribers.empty)
+	x.tree.Prune(f, subscribers.empty)
 	x.count--
 	return true
 }
@@ -135,6 +216,10 @@ func (x *index) match(topic string, ts []target) []target {
 		}
 		for s, q := range subs.more {
 			ts = append(ts, target{s, q})
+		}
+		for _, g := range subs.groups {
+			i := g.next.Add(1) - 1
+			ts = append(ts, g.members[int(i%uint32(len(g.members)))])
 		}
 	})
 	x.mu.RUnlock()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/petrel-mqtt/petrel/internal/topictree"
@@ -303,5 +304,49 @@ func TestSubscribersSlots(t *testing.T) {
 	}
 	if !x.empty() || x.more != nil {
 		t.Errorf("not empty after dropping all: %+v", x)
+	}
+}
+
+// TestIndexShared checks the index's shared subscriptions: members of a
+// group take the matches in turn, a member's QoS is replaced, a filter
+// like $share/g (no FILTER) is an ordinary one, and leaving empties the
+// tree.
+func TestIndexShared(t *testing.T) {
+	var x index
+	s1, s2 := &session{id: "s1"}, &session{id: "s2"}
+	x.add("$share/g/a/#", s1, packet.QoS1)
+	x.add("$share/g/a/#", s2, packet.QoS1)
+	if !x.add("$share/g/a/#", s1, packet.QoS2) {
+		t.Error("a member's second join did not replace its QoS")
+	}
+	var turns []string
+	for range 4 {
+		ts := x.match("a/b", nil)
+		if len(ts) != 1 {
+			t.Fatalf("match = %v; want one member", ts)
+		}
+		turns = append(turns, fmt.Sprintf("%s:%d", ts[0].s.id, ts[0].qos))
+	}
+	if want := []string{"s1:2", "s2:1", "s1:2", "s2:1"}; !slices.Equal(turns, want) {
+		t.Errorf("turns %v; want %v", turns, want)
+	}
+	x.add("$share/g", s2, packet.QoS0) // not shared: the literal filter
+	if ts := x.match("$share/g", nil); len(ts) != 1 || ts[0].s != s2 {
+		t.Errorf("match($share/g) = %v; want s2's literal subscription", ts)
+	}
+	for _, tc := range []struct {
+		filter string
+		s      *session
+		found  bool
+	}{
+		{"$share/g/a/#", s2, true}, {"$share/g/a/#", s2, false}, {"$share/h/a/#", s1, false},
+		{"a/#", s1, false}, {"$share/g/a/#", s1, true}, {"$share/g", s2, true},
+	} {
+		if got := x.remove(tc.filter, tc.s); got != tc.found {
+			t.Errorf("remove(%q, %s) = %v, want %v", tc.filter, tc.s.id, got, tc.found)
+		}
+	}
+	if x.len() != 0 || !x.tree.Empty() {
+		t.Errorf("index not empty after removing all: len() = %d", x.len())
 	}
 }
