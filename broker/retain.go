@@ -1,17 +1,18 @@
 package broker
 
 import (
-	"strings"
 	"sync"
+
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 )
 
 // retainStore holds the retained message of each topic (section 3.3.1.3)
-// in a trie of topic levels, so that a new subscription finds the messages
-// its filter matches without scanning them all. It is safe for concurrent
-// use.
+// in a topictree.Tree of topic names, the tree of the subscription index,
+// so that a new subscription finds the messages its filter matches
+// (Tree.Scan) without scanning them all. It is safe for concurrent use.
 type retainStore struct {
-	mu    sync.RWMutex // guards root, count and bytes
-	root  rnode
+	mu    sync.RWMutex // guards tree, count and bytes
+	tree  topictree.Tree[*message]
 	count int
 	bytes int64 // the messages' cost, as retainedCost counts it
 	// max bounds bytes (Config.MaxRetainedBytes); zero means no bound.
@@ -20,11 +21,6 @@ type retainStore struct {
 	// or deleting with an empty payload), with mu held: the broker's
 	// store records it.
 	onSet func(*message)
-}
-
-type rnode struct {
-	children map[string]*rnode
-	msg      *message
 }
 
 // retainedCost is what a retained message counts against
@@ -42,8 +38,9 @@ func (r *retainStore) set(m *message) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var old int64
-	if o := r.root.find(m.topic); o != nil {
-		old = retainedCost(o)
+	p := r.tree.Find(m.topic)
+	if p != nil && *p != nil {
+		old = retainedCost(*p)
 	}
 	if len(m.payload) > 0 && r.max > 0 && r.bytes-old+retainedCost(m) > r.max && retainedCost(m) > old {
 		return false
@@ -52,68 +49,26 @@ func (r *retainStore) set(m *message) bool {
 		r.onSet(m)
 	}
 	if len(m.payload) == 0 {
-		if r.root.remove(m.topic) {
+		if p != nil && *p != nil {
+			*p = nil
+			r.tree.Prune(m.topic, isNilMessage)
 			r.count--
 			r.bytes -= old
 		}
 		return true
 	}
-	r.bytes += retainedCost(m) - old
-	n := &r.root
-	for rest, last := m.topic, false; !last; {
-		var level string
-		level, rest, last = cutLevel(rest)
-		c := n.children[level]
-		if c == nil {
-			if n.children == nil {
-				n.children = make(map[string]*rnode)
-			}
-			c = new(rnode)
-			n.children[level] = c
-		}
-		n = c
+	if p == nil {
+		p = r.tree.Leaf(m.topic)
 	}
-	if n.msg == nil {
+	if *p == nil {
 		r.count++
 	}
-	n.msg = m
+	*p = m
+	r.bytes += retainedCost(m) - old
 	return true
 }
 
-// find returns the message of topic in the subtree under n, or nil.
-func (n *rnode) find(topic string) *message {
-	for rest, last := topic, false; !last && n != nil; {
-		var level string
-		level, rest, last = cutLevel(rest)
-		n = n.children[level]
-	}
-	if n == nil {
-		return nil
-	}
-	return n.msg
-}
-
-// remove deletes the message of topic from the subtree under n, pruning
-// emptied nodes, and reports whether there was one.
-func (n *rnode) remove(topic string) bool {
-	level, rest, last := cutLevel(topic)
-	c := n.children[level]
-	if c == nil {
-		return false
-	}
-	if last {
-		if c.msg == nil {
-			return false
-		}
-		c.msg = nil
-	} else if !c.remove(rest) {
-		return false
-	}
-	if c.msg == nil && len(c.children) == 0 {
-		delete(n.children, level)
-	}
-	return true
-}
+func isNilMessage(m *message) bool { return m == nil }
 
 // len returns the number of retained messages.
 func (r *retainStore) len() int {
@@ -132,89 +87,27 @@ func (r *retainStore) match(filter string, limit int) (ms []*message, more bool)
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	c := collector{limit: limit + 1}
-	c.match(&r.root, filter, true)
-	if len(c.ms) > limit {
-		return c.ms[:limit], true
-	}
-	return c.ms, false
-}
-
-// collector gathers matching messages, up to limit.
-type collector struct {
-	ms    []*message
-	limit int
-}
-
-func (c *collector) full() bool { return len(c.ms) >= c.limit }
-
-func (c *collector) add(m *message) {
-	if m != nil && !c.full() {
-		c.ms = append(c.ms, m)
-	}
-}
-
-// match gathers the messages at or below n that the filter levels in
-// filter match; root reports that n is the root, where wildcards skip
-// topics starting with '$'.
-func (c *collector) match(n *rnode, filter string, root bool) {
-	level, rest, last := cutLevel(filter)
-	switch {
-	case level == "#" && last:
-		if !root {
-			c.add(n.msg) // "a/#" matches "a"
+	r.tree.Scan(filter, func(m *message) bool {
+		if m != nil {
+			ms = append(ms, m)
 		}
-		for l, ch := range n.children {
-			if c.full() {
-				return
-			}
-			if !root || !strings.HasPrefix(l, "$") {
-				c.all(ch)
-			}
-		}
-	case level == "+":
-		for l, ch := range n.children {
-			if c.full() {
-				return
-			}
-			if root && strings.HasPrefix(l, "$") {
-				continue
-			}
-			c.matchNext(ch, rest, last)
-		}
-	default:
-		if ch := n.children[level]; ch != nil {
-			c.matchNext(ch, rest, last)
-		}
+		return len(ms) <= limit
+	})
+	if len(ms) > limit {
+		return ms[:limit], true
 	}
-}
-
-// matchNext goes on matching under n, which matched a filter level; last
-// reports that it was the filter's last level.
-func (c *collector) matchNext(n *rnode, rest string, last bool) {
-	if last {
-		c.add(n.msg)
-		return
-	}
-	c.match(n, rest, false)
-}
-
-// all gathers every message at or below n.
-func (c *collector) all(n *rnode) {
-	c.add(n.msg)
-	for _, ch := range n.children {
-		if c.full() {
-			return
-		}
-		c.all(ch)
-	}
+	return ms, false
 }
 
 // snapshot returns every retained message.
 func (r *retainStore) snapshot() []*message {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	c := collector{limit: r.count}
-	c.all(&r.root)
-	return c.ms
+	ms := make([]*message, 0, r.count)
+	r.tree.Walk(func(m *message) {
+		if m != nil {
+			ms = append(ms, m)
+		}
+	})
+	return ms
 }

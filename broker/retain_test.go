@@ -132,7 +132,13 @@ func TestRetainStoreMatch(t *testing.T) {
 	if r.len() != 6 {
 		t.Errorf("len = %d, want 6", r.len())
 	}
-	if c := r.root.children["a"].children["b"]; c != nil {
-		t.Errorf("a/b not pruned: %+v", c)
+	if p := r.tree.Find("a/b"); p != nil {
+		t.Errorf("a/b not pruned: %v", *p)
+	}
+	for _, m := range []string{"a", "a//c", "/a", "$SYS/x", "$SYS", "b"} {
+		r.set(newMessage(m, nil, 0, true))
+	}
+	if r.len() != 0 || !r.tree.Empty() || r.bytes != 0 {
+		t.Errorf("store not empty after every topic was cleared: len %d, bytes %d", r.len(), r.bytes)
 	}
 }

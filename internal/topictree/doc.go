@@ -7,9 +7,11 @@
 // broker keeps the sessions subscribed to a filter with their QoS, the
 // client its handlers. [Tree.Match] calls back with the leaf of every
 // filter that matches a topic name, without allocating. [Matches] is the
-// same rule for one filter.
+// same rule for one filter. The broker's retained messages live in a Tree
+// too, keyed by topic name, where [Tree.Scan] finds those a new
+// subscription's filter matches.
 //
-// The rules, all in [Matches] and [Tree.Match]:
+// The rules, all in [Matches], [Tree.Match] and [Tree.Scan]:
 //   - '+' matches exactly one level, even an empty one (section 4.7.1.3);
 //   - '#' as the last level matches any number of levels, none included,
 //     so "a/#" matches "a" (section 4.7.1.2);
@@ -24,5 +26,6 @@
 // level.
 //
 // A Tree is not safe for concurrent use: its callers hold their own locks,
-// a read lock being enough for [Tree.Find], [Tree.Match] and [Tree.Walk].
+// a read lock being enough for [Tree.Find], [Tree.Match], [Tree.Scan] and
+// [Tree.Walk].
 package topictree

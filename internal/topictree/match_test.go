@@ -215,3 +215,38 @@ func combine(levels []string, n int) []string {
 	}
 	return out
 }
+
+// TestTreeScanExhaustive stores topic names and checks Scan against the
+// reference matcher for every filter of up to three levels, then that
+// Scan stops when fn returns false.
+func TestTreeScanExhaustive(t *testing.T) {
+	topics := combine([]string{"a", "b", "", "$x"}, 3)
+	var tree Tree[string]
+	for _, topic := range topics {
+		*tree.Leaf(topic) = topic
+	}
+	for _, f := range combine([]string{"a", "b", "", "$x", "+", "#"}, 3) {
+		if i := strings.Index(f, "#"); f == "" || i >= 0 && i != len(f)-1 {
+			continue
+		}
+		var want, got []string
+		for _, topic := range topics {
+			if refMatch(f, topic) {
+				want = append(want, topic)
+			}
+		}
+		tree.Scan(f, func(topic string) bool { got = append(got, topic); return true })
+		slices.Sort(want)
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Scan(%q) (-want +got):\n%s", f, diff)
+		}
+		if len(want) > 1 {
+			n := 0
+			tree.Scan(f, func(string) bool { n++; return n < 2 })
+			if n != 2 {
+				t.Errorf("Scan(%q) went on after fn returned false: %d calls", f, n)
+			}
+		}
+	}
+}

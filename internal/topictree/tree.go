@@ -96,6 +96,15 @@ func (t *Tree[L]) Match(topic string, fn func(L)) {
 	}
 }
 
+// Scan calls fn with the leaf of every filter of t that filter matches
+// as if that filter were a topic name, in no particular order, until fn
+// returns false. It serves a tree of topic names, which hold no wildcard:
+// the topics a subscription's filter matches, by the rules of section 4.7,
+// the $-rule included [MQTT-4.7.2-1]. fn must not change t.
+func (t *Tree[L]) Scan(filter string, fn func(L) bool) {
+	t.root.scan(filter, true, fn)
+}
+
 // Walk calls fn with every leaf of t, in no particular order. fn must not
 // change t.
 func (t *Tree[L]) Walk(fn func(L)) {
@@ -203,6 +212,63 @@ func (n *node[L]) match(rest string, end bool, fn func(L)) {
 	if n.plus != nil {
 		n.plus.match(rest, last, fn)
 	}
+}
+
+// scan calls fn with the leaves at or below n whose levels the filter
+// levels in filter match; root reports that n is the root, where
+// wildcards skip levels starting with '$'. It reports false if fn stopped
+// it.
+func (n *node[L]) scan(filter string, root bool, fn func(L) bool) bool {
+	level, rest, last := cutLevel(filter)
+	switch {
+	case level == "#" && last:
+		if !root && n.set && !fn(n.leaf) { // "a/#" matches "a"
+			return false
+		}
+		return n.literals(func(l string, c *node[L]) bool {
+			return root && strings.HasPrefix(l, "$") || c.all(fn)
+		})
+	case level == "+":
+		return n.literals(func(l string, c *node[L]) bool {
+			return root && strings.HasPrefix(l, "$") || c.scanNext(rest, last, fn)
+		})
+	}
+	if c := n.literal(level); c != nil {
+		return c.scanNext(rest, last, fn)
+	}
+	return true
+}
+
+// scanNext goes on scanning at n, which matched a filter level; last
+// reports that it was the filter's last.
+func (n *node[L]) scanNext(rest string, last bool, fn func(L) bool) bool {
+	if last {
+		return !n.set || fn(n.leaf)
+	}
+	return n.scan(rest, false, fn)
+}
+
+// all calls fn with the leaves at and below n until it returns false, and
+// reports false if it did.
+func (n *node[L]) all(fn func(L) bool) bool {
+	if n.set && !fn(n.leaf) {
+		return false
+	}
+	return n.literals(func(_ string, c *node[L]) bool { return c.all(fn) })
+}
+
+// literals calls f with each literal child of n and its level until f
+// returns false, and reports false if it did.
+func (n *node[L]) literals(f func(string, *node[L]) bool) bool {
+	if n.first != nil && !f(n.firstLevel, n.first) {
+		return false
+	}
+	for l, c := range n.more {
+		if !f(l, c) {
+			return false
+		}
+	}
+	return true
 }
 
 // walk calls fn with the leaves at and below n.
