@@ -20,8 +20,7 @@
 // optional persistence, and bridges to other brokers (Config.Bridges).
 // Shared subscriptions, $share/NAME/FILTER, are served to 3.1.1 clients as
 // Mosquitto serves them: each message goes to one member of the group in
-// turn, and none is replayed from the retained messages. Other MQTT 5
-// features are not offered.
+// turn. Other MQTT 5 features are not offered.
 //
 // Every protocol violation closes the connection without a reply
 // [MQTT-4.8.0-1] and publishes the will: a first packet that is not

@@ -23,8 +23,9 @@ const maxGrantedQoS = packet.QoS2
 //
 // A filter $share/NAME/FILTER is a shared subscription, as Mosquitto
 // serves it to MQTT 3.1.1 clients too: each message FILTER matches goes
-// to one session of the group NAME, in turn, and no retained message is
-// replayed. The Authorizer is asked about FILTER. Any other filter that
+// to one session of the group NAME, in turn; the retained messages
+// FILTER matches are replayed to the new member, as Mosquitto 2.0 does.
+// The Authorizer is asked about FILTER. Any other filter that
 // starts with $share/ (no NAME, no FILTER, a wildcard in NAME) gets 0x80.
 func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	srv, sess := c.srv, c.sess
@@ -100,10 +101,11 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		return
 	}
 	for _, g := range granted {
-		if _, _, shared := sharedFilter(string(g.Filter)); shared {
-			continue // no retained messages for a shared subscription, as in Mosquitto
+		filter := string(g.Filter)
+		if _, inner, shared := sharedFilter(filter); shared {
+			filter = inner // replayed to the new member, as Mosquitto 2.0 does
 		}
-		ms, more := srv.retained.match(string(g.Filter), sess.room())
+		ms, more := srv.retained.match(filter, sess.room())
 		for _, m := range ms {
 			if sess.mayRead(m.topic) {
 				sess.enqueue(delivery{m: m, qos: min(m.qos, g.QoS), retain: true}, c)
