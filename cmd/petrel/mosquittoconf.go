@@ -142,7 +142,7 @@ var directives = map[string]directive{
 	"max_packet_size": {set: func(r *confReader, a []string) error {
 		// Below 20 bytes no client gets in: refused, as Mosquitto does.
 		if n, err := strconv.Atoi(a[0]); err == nil && n > 0 && n < 20 {
-			return fmt.Errorf("%d: 0 (the default) or from 20, too little for most CONNECT packets below", n)
+			return fmt.Errorf("%d bytes: too small for a CONNECT; 0 (the default) or 20 and more", n)
 		}
 		return r.intFlag("max-packet-size", a[0], 0, 268435455+5, nil)
 	}},

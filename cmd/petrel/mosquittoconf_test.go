@@ -167,7 +167,7 @@ func TestMosquittoConf(t *testing.T) {
 		{"ciphers HIGH\n", "line 1: ciphers: not supported"},
 		{"use_subject_as_username true\n", "line 1: use_subject_as_username: true is not supported"},
 		{"max_inflight_bytes 1000\n", "line 1: max_inflight_bytes"},
-		{"max_packet_size 19\n", "line 1: max_packet_size: 19: 0 (the default) or from 20"},
+		{"max_packet_size 19\n", "line 1: max_packet_size: 19 bytes: too small for a CONNECT; 0 (the default) or 20 and more"},
 		{"queue_qos0_messages true\n", "line 1: queue_qos0_messages: true is not supported"},
 		{"persistent_client_expiration 14d\n", "line 1: persistent_client_expiration: not supported"},
 		{"retain_available false\n", "line 1: retain_available: false is not supported"},
