@@ -129,12 +129,13 @@ type Config struct {
 	// DefaultMaxRetainedBytes.
 	MaxRetainedBytes int64
 	// MaxSessions bounds the persistent sessions (CleanSession 0) the
-	// broker holds, connected or offline: a CONNECT that would make one
-	// more is refused with return code 3 (server unavailable) and logged.
-	// Sessions that exist resume, and clean sessions, bounded by
-	// MaxConnections, are not counted. Without a bound, a client could
-	// leave a session behind under each of millions of identifiers.
-	// Zero means DefaultMaxSessions.
+	// broker holds, connected or offline. A CONNECT that would make one
+	// more ends the session that has been offline the longest, counted in
+	// Stats.SessionsEvicted and logged, so that new clients always get a
+	// place; if every one has a client, it is refused with return code 3
+	// (server unavailable). Clean sessions, bounded by MaxConnections, are
+	// not counted. Without a bound, a client could leave a session behind
+	// under each of millions of identifiers. Zero means DefaultMaxSessions.
 	MaxSessions int
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
 	// longer one gets CONNACK return code 2. Zero means

@@ -224,7 +224,7 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 		present = sess != nil
 		if sess == nil {
 			if !clean {
-				if s.persistent >= s.cfg.MaxSessions {
+				if s.persistent >= s.cfg.MaxSessions && !s.evictOfflineLocked(id) {
 					s.mu.Unlock()
 					return false, "", errTooManySessions
 				}
@@ -233,6 +233,10 @@ func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner str
 			sess = newSession(s, id, clean)
 			s.sessions[id] = sess
 			s.sessionsPeak.grew(len(s.sessions))
+		}
+		if sess.offline != nil {
+			s.offline.Remove(sess.offline)
+			sess.offline = nil
 		}
 		c.sess = sess
 		sess.mu.Lock()
@@ -259,14 +263,37 @@ func (s *Server) detach(c *conn) {
 	defer s.mu.Unlock()
 	sess := c.sess
 	sess.mu.Lock()
-	if sess.conn == c {
+	left := sess.conn == c
+	if left {
 		sess.conn = nil
 		sess.wakeLocked() // publishers do not wait for an offline session
 	}
+	discarded := sess.discarded
 	sess.mu.Unlock()
-	if sess.clean {
+	switch {
+	case sess.clean:
 		s.discardLocked(sess)
+	case left && !discarded && sess.offline == nil:
+		sess.offline = s.offline.PushBack(sess)
 	}
+}
+
+// evictOfflineLocked ends the persistent session that has been offline
+// the longest, to make room for a new one of id at Config.MaxSessions, and
+// reports whether there was one. The caller holds s.mu.
+func (s *Server) evictOfflineLocked(id string) bool {
+	e := s.offline.Front()
+	if e == nil {
+		return false
+	}
+	old := e.Value.(*session)
+	s.discardLocked(old)
+	n := s.stats.sessionsEvicted.Add(1)
+	if isPowerOf10(n) {
+		s.log.Warn("offline session ended to make room: persistent sessions at Config.MaxSessions",
+			"client", old.id, "for", id, "max", s.cfg.MaxSessions, "evicted", n)
+	}
+	return true
 }
 
 // discardLocked ends a session: it leaves the session table and the
@@ -278,6 +305,10 @@ func (s *Server) discardLocked(sess *session) {
 		if !sess.clean {
 			s.persistent--
 		}
+	}
+	if sess.offline != nil {
+		s.offline.Remove(sess.offline)
+		sess.offline = nil
 	}
 	sess.mu.Lock()
 	if sess.discarded {

@@ -96,6 +96,6 @@ var (
 	errDisconnected    = errors.New("client sent DISCONNECT")
 	errRefused         = errors.New("connection refused")
 	errClientIDOwned   = errors.New("the client identifier's session belongs to another identity")
-	errTooManySessions = errors.New("a new persistent session would exceed Config.MaxSessions [MQTT-3.2.2-5]")
+	errTooManySessions = errors.New("a new persistent session would exceed Config.MaxSessions, and every persistent session has a client")
 	errPendingEvicted  = errors.New("closed to make room: the oldest of Config.MaxPending connections that have not sent CONNECT")
 )

@@ -123,6 +123,7 @@ func (s *Server) materialize(st *store) {
 		s.sessions[id] = sess
 		s.sessionsPeak.grew(len(s.sessions))
 		s.persistent++ // kept across a restart: CleanSession 0
+		sess.offline = s.offline.PushBack(sess)
 	}
 	dropped := 0
 	for _, m := range st.retained {

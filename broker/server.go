@@ -33,8 +33,10 @@ type Server struct {
 	conns     map[*conn]struct{}
 	sessions  map[string]*session
 	// persistent counts the sessions of sessions with CleanSession 0,
-	// against Config.MaxSessions.
+	// against Config.MaxSessions; offline holds those without a client,
+	// the longest offline first, the first to give way at the bound.
 	persistent int
+	offline    list.List
 	// The peaks of conns and sessions, for shrink (tables.go).
 	connsPeak, sessionsPeak peak
 	// pending holds the connections whose CONNECT is not handled yet,

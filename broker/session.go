@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"container/list"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,9 @@ type session struct {
 	id    string
 	clean bool // fixed at creation
 	srv   *Server
+	// offline is the session's place in Server.offline while it is a
+	// persistent session without a client; guarded by Server.mu.
+	offline *list.Element
 
 	// user is the user name of the session's latest client, for the
 	// Authorizer's check of each delivery; nil means none.

@@ -78,6 +78,9 @@ type Stats struct {
 	// RetainedDropped counts retained messages delivered but not
 	// retained: keeping them would have exceeded Config.MaxRetainedBytes.
 	RetainedDropped uint64
+	// SessionsEvicted counts persistent sessions ended, the longest
+	// offline first, to make room for new ones (Config.MaxSessions).
+	SessionsEvicted uint64
 }
 
 // counters are the broker's live counters.
@@ -100,6 +103,7 @@ type counters struct {
 	pendingClosed     atomic.Uint64
 	retainedTruncated atomic.Uint64
 	retainedDropped   atomic.Uint64
+	sessionsEvicted   atomic.Uint64
 	droppedQueueFull  atomic.Uint64
 	droppedSession    atomic.Uint64
 	droppedBroker     atomic.Uint64
@@ -183,5 +187,6 @@ func (s *Server) Stats() Stats {
 		PendingClosed:       s.stats.pendingClosed.Load(),
 		RetainedTruncated:   s.stats.retainedTruncated.Load(),
 		RetainedDropped:     s.stats.retainedDropped.Load(),
+		SessionsEvicted:     s.stats.sessionsEvicted.Load(),
 	}
 }

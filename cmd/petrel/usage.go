@@ -277,8 +277,8 @@ State and limits (0 means the default):
                     clients connected at once (default 10000); connections
                     that have not sent CONNECT yet are limited apart
   -max-sessions n   persistent sessions (clean session 0) held, connected
-                    or offline (default 100000); a client that would make
-                    one more gets CONNACK 3 (server unavailable)
+                    or offline (default 100000); a new one beyond ends the
+                    session offline the longest (CONNACK 3 if none is)
   -max-pending n    connections accepted whose CONNECT is not handled yet
                     (default 1024); beyond, the oldest is closed, so silent
                     sockets cannot keep clients out
