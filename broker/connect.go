@@ -185,8 +185,10 @@ func (c *conn) canPublish(topic string) bool {
 // it (see conn.owner): another identity gets errClientIDOwned, with the
 // owner's name, and neither takes over the connection nor reads or ends
 // the session. Without an Authenticator user names are claims, not
-// proofs, and are not compared. It returns ErrServerClosed if c or the
-// server closed meanwhile.
+// proofs, and are not compared. A new persistent session at
+// Config.MaxSessions ends the one offline the longest, or, if every one
+// has a client, gets errTooManySessions. It returns ErrServerClosed if c
+// or the server closed meanwhile.
 func (s *Server) attach(c *conn, id string, clean bool) (present bool, owner string, err error) {
 	me := c.owner()
 	enforce := s.cfg.Authenticator != nil
