@@ -39,6 +39,12 @@ const (
 	// DefaultMaxSessions is how many persistent sessions (CleanSession 0)
 	// the broker holds, connected or not.
 	DefaultMaxSessions = 100000
+	// DefaultMaxSubscriptions is how many subscriptions one session may
+	// hold.
+	DefaultMaxSubscriptions = 10000
+	// DefaultMaxSubscriptionBytes is what the filters of one session's
+	// subscriptions may hold together, in bytes.
+	DefaultMaxSubscriptionBytes = 1 << 20
 	// DefaultMaxRetainedBytes is what all retained messages together may
 	// hold, counting their topics and payloads plus a small overhead each.
 	DefaultMaxRetainedBytes = 256 << 20
@@ -137,6 +143,18 @@ type Config struct {
 	// not counted. Without a bound, a client could leave a session behind
 	// under each of millions of identifiers. Zero means DefaultMaxSessions.
 	MaxSessions int
+	// MaxSubscriptions bounds the subscriptions of one session, and
+	// MaxSubscriptionBytes the bytes of their filters together. A filter
+	// of a SUBSCRIBE that would take the session beyond either gets
+	// return code 0x80 (failure) and is not subscribed; the others of the
+	// packet are, and a filter the session has already is replaced as
+	// usual. Each refusal is counted in Stats.SubscriptionsOverLimit and
+	// logged. Without a bound, one client could hold the broker's memory
+	// with subscriptions: each costs a few hundred bytes, and a filter may
+	// be 65,535 bytes long. Zero means DefaultMaxSubscriptions (10,000)
+	// and DefaultMaxSubscriptionBytes (1 MiB).
+	MaxSubscriptions     int
+	MaxSubscriptionBytes int64
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a
 	// longer one gets CONNACK return code 2. Zero means
 	// DefaultMaxClientIDLength.
@@ -178,9 +196,9 @@ type Config struct {
 	// broker routes (Mosquitto's message_size_limit). A larger one is
 	// acknowledged as its QoS asks, dropped and logged; the connection
 	// stays open. A CONNECT whose will is larger is refused with return
-	// code 5, as Mosquitto refuses it. Apart from MaxPacketSize, whose excess is a protocol
-	// violation that closes the connection. Zero means no limit beyond
-	// MaxPacketSize.
+	// code 5, as Mosquitto refuses it. Apart from MaxPacketSize, whose
+	// excess is a protocol violation that closes the connection. Zero
+	// means no limit beyond MaxPacketSize.
 	MaxPayloadSize int
 	// MaxKeepAlive, if positive, is the longest keep alive accepted, in
 	// seconds (Mosquitto's max_keepalive): a CONNECT asking for more gets
@@ -252,6 +270,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxKeepAlive", int64(c.MaxKeepAlive)},
 		{"MaxTopicLevels", int64(c.MaxTopicLevels)},
 		{"MaxSessions", int64(c.MaxSessions)},
+		{"MaxSubscriptions", int64(c.MaxSubscriptions)},
+		{"MaxSubscriptionBytes", c.MaxSubscriptionBytes},
 	} {
 		if f.v < 0 {
 			return c, &ConfigError{Field: f.name, Reason: "negative"}
@@ -292,6 +312,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxClientIDLength, DefaultMaxClientIDLength)
 	def(&c.MaxTopicLevels, DefaultMaxTopicLevels)
 	def(&c.MaxSessions, DefaultMaxSessions)
+	def(&c.MaxSubscriptions, DefaultMaxSubscriptions)
 	defd(&c.ConnectTimeout, DefaultConnectTimeout)
 	defd(&c.WriteTimeout, DefaultWriteTimeout)
 	defd(&c.StallTimeout, DefaultStallTimeout)
@@ -303,6 +324,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxRetainedBytes == 0 {
 		c.MaxRetainedBytes = DefaultMaxRetainedBytes
+	}
+	if c.MaxSubscriptionBytes == 0 {
+		c.MaxSubscriptionBytes = DefaultMaxSubscriptionBytes
 	}
 	defd(&c.PersistInterval, DefaultPersistInterval)
 	bridges, err := checkBridges(c.Bridges)

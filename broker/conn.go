@@ -55,6 +55,7 @@ type conn struct {
 	deadlineSet time.Time // when the reader last moved the read deadline
 	mqtt31      bool      // the client speaks MQTT 3.1 (protocol "MQIsdp")
 	disconnect  bool      // the client sent DISCONNECT: discard the will
+	overLimit   bool      // a SUBSCRIBE went beyond MaxSubscriptions: logged once at Warn
 
 	done      chan struct{} // closed by close
 	closeOnce sync.Once

@@ -90,6 +90,11 @@
 //	MaxQueuedBytes     32 MiB of queued and in-flight messages per session
 //	MaxTotalQueuedBytes 256 MiB of queued and in-flight messages in all
 //	StallTimeout       10 s without progress while publishers wait, then the client is disconnected
+//	MaxSessions        100,000 persistent sessions; beyond, the one offline the longest ends
+//	MaxSubscriptions   10,000 subscriptions per session; beyond, SUBACK 0x80
+//	MaxSubscriptionBytes 1 MiB of one session's filters; beyond, SUBACK 0x80
+//	MaxRetainedBytes   256 MiB of retained messages; beyond, a message is delivered but not retained
+//	MaxTopicLevels     201 levels (200 '/') in a topic or filter; beyond, the connection is closed
 //	MaxClientIDLength  256 bytes; beyond, CONNACK 2 (identifier rejected)
 //	ConnectTimeout     10 s from accepting a connection to its CONNECT [MQTT-3.1.0-1]
 //	WriteTimeout       30 s for each write to a client
@@ -98,8 +103,9 @@
 //
 // A client that sends an empty ClientId with CleanSession=1 gets a
 // generated one [MQTT-3.1.3-6]; with CleanSession=0 it is refused with
-// return code 2 [MQTT-3.1.3-8]. Retained messages and sessions are not
-// limited in number, nor do persistent sessions expire.
+// return code 2 [MQTT-3.1.3-8]. Persistent sessions do not expire: they
+// end when MaxSessions needs room for a new one, the longest offline
+// first.
 //
 // # Security
 //

@@ -73,6 +73,7 @@ func (s *Server) WriteMetrics(w io.Writer) error {
 	c("clients_stalled_total", "Clients disconnected for making no progress for StallTimeout while publishers waited for them.", st.Stalled)
 	c("retained_replays_truncated_total", "Subscriptions whose retained messages did not all fit in the session's queue.", st.RetainedTruncated)
 	c("sessions_evicted_total", "Persistent sessions ended, the longest offline first, to make room for new ones (MaxSessions).", st.SessionsEvicted)
+	c("subscriptions_over_limit_total", "Subscriptions refused (SUBACK 0x80): their session was at MaxSubscriptions or MaxSubscriptionBytes.", st.SubscriptionsOverLimit)
 	c("retained_dropped_total", "Retained messages delivered but not retained: Config.MaxRetainedBytes was reached.", st.RetainedDropped)
 
 	p.Family(n("connections_refused_total"), "counter",

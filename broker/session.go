@@ -73,6 +73,7 @@ type session struct {
 	owner     string     // the identity it belongs to (conn.owner); "" if not known yet
 	discarded bool       // the session has ended; deliveries are ignored
 	subs      map[string]packet.QoS
+	subBytes  int64 // the bytes of the filters in subs (Config.MaxSubscriptionBytes)
 	queue     fifo
 	inflight  []*flight          // in the order first sent [MQTT-4.6.0-1]
 	byID      map[uint16]*flight // the same flights by packet identifier
@@ -94,7 +95,33 @@ func (s *session) subscribeLocked(filter string, q packet.QoS) {
 	if s.subs == nil {
 		s.subs = make(map[string]packet.QoS)
 	}
+	if _, ok := s.subs[filter]; !ok {
+		s.subBytes += int64(len(filter))
+	}
 	s.subs[filter] = q
+}
+
+// unsubscribeLocked removes a subscription, if s has it. The caller holds
+// s.mu.
+func (s *session) unsubscribeLocked(filter string) {
+	if _, ok := s.subs[filter]; ok {
+		delete(s.subs, filter)
+		s.subBytes -= int64(len(filter))
+	}
+}
+
+// roomForLocked reports whether s may take a new subscription of filter
+// within Config.MaxSubscriptions and Config.MaxSubscriptionBytes, with
+// adding more subscriptions and bytes on their way to it. A filter s
+// has already is always room: it replaces the one before. The caller
+// holds s.mu.
+func (s *session) roomForLocked(filter string, adding int, addingBytes int64) (ok, renewed bool) {
+	if _, ok := s.subs[filter]; ok {
+		return true, true
+	}
+	cfg := &s.srv.cfg
+	return len(s.subs)+adding < cfg.MaxSubscriptions &&
+		s.subBytes+addingBytes+int64(len(filter)) <= cfg.MaxSubscriptionBytes, false
 }
 
 // setUser records the user name of the session's client.

@@ -81,34 +81,39 @@ type Stats struct {
 	// SessionsEvicted counts persistent sessions ended, the longest
 	// offline first, to make room for new ones (Config.MaxSessions).
 	SessionsEvicted uint64
+	// SubscriptionsOverLimit counts filters refused (SUBACK 0x80) because
+	// their session was at Config.MaxSubscriptions or
+	// Config.MaxSubscriptionBytes.
+	SubscriptionsOverLimit uint64
 }
 
 // counters are the broker's live counters.
 type counters struct {
-	connections       atomic.Int64
-	connectionsTotal  atomic.Uint64
-	clients           atomic.Int64
-	messagesReceived  atomic.Uint64
-	messagesSent      atomic.Uint64
-	receivedByQoS     [3]atomic.Uint64
-	sentByQoS         [3]atomic.Uint64
-	refusedByCode     [6]atomic.Uint64
-	authFailures      atomic.Uint64
-	bytesReceived     atomic.Uint64
-	bytesSent         atomic.Uint64
-	dropped           atomic.Uint64
-	denied            atomic.Uint64
-	refused           atomic.Uint64
-	deniedDeliveries  atomic.Uint64
-	pendingClosed     atomic.Uint64
-	retainedTruncated atomic.Uint64
-	retainedDropped   atomic.Uint64
-	sessionsEvicted   atomic.Uint64
-	droppedQueueFull  atomic.Uint64
-	droppedSession    atomic.Uint64
-	droppedBroker     atomic.Uint64
-	offlineQoS0       atomic.Uint64
-	stalled           atomic.Uint64
+	connections            atomic.Int64
+	connectionsTotal       atomic.Uint64
+	clients                atomic.Int64
+	messagesReceived       atomic.Uint64
+	messagesSent           atomic.Uint64
+	receivedByQoS          [3]atomic.Uint64
+	sentByQoS              [3]atomic.Uint64
+	refusedByCode          [6]atomic.Uint64
+	authFailures           atomic.Uint64
+	bytesReceived          atomic.Uint64
+	bytesSent              atomic.Uint64
+	dropped                atomic.Uint64
+	denied                 atomic.Uint64
+	refused                atomic.Uint64
+	deniedDeliveries       atomic.Uint64
+	pendingClosed          atomic.Uint64
+	retainedTruncated      atomic.Uint64
+	retainedDropped        atomic.Uint64
+	sessionsEvicted        atomic.Uint64
+	subscriptionsOverLimit atomic.Uint64
+	droppedQueueFull       atomic.Uint64
+	droppedSession         atomic.Uint64
+	droppedBroker          atomic.Uint64
+	offlineQoS0            atomic.Uint64
+	stalled                atomic.Uint64
 }
 
 // countDrop counts a message dropped for a session, for reason.
@@ -158,35 +163,36 @@ func (s *Server) Stats() Stats {
 		in[i], out[i] = s.stats.receivedByQoS[i].Load(), s.stats.sentByQoS[i].Load()
 	}
 	return Stats{
-		Uptime:              time.Since(s.start),
-		ConnectionsTotal:    s.stats.connectionsTotal.Load(),
-		ReceivedByQoS:       in,
-		SentByQoS:           out,
-		RefusedByCode:       byCode,
-		AuthFailures:        s.stats.authFailures.Load(),
-		Connections:         int(s.stats.connections.Load()),
-		Pending:             pending,
-		Clients:             int(s.stats.clients.Load()),
-		Sessions:            sessions,
-		Subscriptions:       s.subs.len(),
-		Retained:            s.retained.len(),
-		MessagesReceived:    s.stats.messagesReceived.Load(),
-		MessagesSent:        s.stats.messagesSent.Load(),
-		BytesReceived:       s.stats.bytesReceived.Load(),
-		BytesSent:           s.stats.bytesSent.Load(),
-		Dropped:             s.stats.dropped.Load(),
-		DroppedQueueFull:    s.stats.droppedQueueFull.Load(),
-		DroppedSessionBytes: s.stats.droppedSession.Load(),
-		DroppedBrokerBytes:  s.stats.droppedBroker.Load(),
-		OfflineQoS0:         s.stats.offlineQoS0.Load(),
-		Stalled:             s.stats.stalled.Load(),
-		QueuedBytes:         s.queuedBytes.Load(),
-		Denied:              s.stats.denied.Load(),
-		Refused:             s.stats.refused.Load(),
-		DeniedDeliveries:    s.stats.deniedDeliveries.Load(),
-		PendingClosed:       s.stats.pendingClosed.Load(),
-		RetainedTruncated:   s.stats.retainedTruncated.Load(),
-		RetainedDropped:     s.stats.retainedDropped.Load(),
-		SessionsEvicted:     s.stats.sessionsEvicted.Load(),
+		Uptime:                 time.Since(s.start),
+		ConnectionsTotal:       s.stats.connectionsTotal.Load(),
+		ReceivedByQoS:          in,
+		SentByQoS:              out,
+		RefusedByCode:          byCode,
+		AuthFailures:           s.stats.authFailures.Load(),
+		Connections:            int(s.stats.connections.Load()),
+		Pending:                pending,
+		Clients:                int(s.stats.clients.Load()),
+		Sessions:               sessions,
+		Subscriptions:          s.subs.len(),
+		Retained:               s.retained.len(),
+		MessagesReceived:       s.stats.messagesReceived.Load(),
+		MessagesSent:           s.stats.messagesSent.Load(),
+		BytesReceived:          s.stats.bytesReceived.Load(),
+		BytesSent:              s.stats.bytesSent.Load(),
+		Dropped:                s.stats.dropped.Load(),
+		DroppedQueueFull:       s.stats.droppedQueueFull.Load(),
+		DroppedSessionBytes:    s.stats.droppedSession.Load(),
+		DroppedBrokerBytes:     s.stats.droppedBroker.Load(),
+		OfflineQoS0:            s.stats.offlineQoS0.Load(),
+		Stalled:                s.stats.stalled.Load(),
+		QueuedBytes:            s.queuedBytes.Load(),
+		Denied:                 s.stats.denied.Load(),
+		Refused:                s.stats.refused.Load(),
+		DeniedDeliveries:       s.stats.deniedDeliveries.Load(),
+		PendingClosed:          s.stats.pendingClosed.Load(),
+		RetainedTruncated:      s.stats.retainedTruncated.Load(),
+		RetainedDropped:        s.stats.retainedDropped.Load(),
+		SubscriptionsOverLimit: s.stats.subscriptionsOverLimit.Load(),
+		SessionsEvicted:        s.stats.sessionsEvicted.Load(),
 	}
 }

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 
 	"github.com/petrel-mqtt/petrel/packet"
@@ -12,7 +14,8 @@ const maxGrantedQoS = packet.QoS2
 // handleSubscribe handles a SUBSCRIBE (section 3.8.4) as a run of single
 // subscriptions answered by one SUBACK [MQTT-3.8.4-4], with one return code
 // per filter in order [MQTT-3.8.4-5] [MQTT-3.9.3-1]: the QoS granted, or
-// 0x80 for a filter the Authorizer refuses. An identical filter replaces
+// 0x80 for a filter the Authorizer refuses or that would take the session
+// beyond Config.MaxSubscriptions or MaxSubscriptionBytes. An identical filter replaces
 // the subscription before it [MQTT-3.8.4-3]; within one packet, a filter
 // given more than once is subscribed once, at the QoS of its last copy,
 // so that a packet of many copies of "#" costs one subscription and one
@@ -33,7 +36,14 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	var (
 		granted []packet.Subscription
 		seen    map[string]int // filter → its index in granted, -1 if refused
-		refused int
+		refused int            // by the Authorizer
+
+		// Within Config.MaxSubscriptions and MaxSubscriptionBytes: the new
+		// subscriptions granted so far and their bytes, and the filters
+		// refused beyond.
+		adding, overLimit int
+		addingBytes       int64
+		firstOver         string
 	)
 	if len(p.Filters) > 1 {
 		seen = make(map[string]int)
@@ -74,6 +84,23 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 			}
 			continue
 		}
+		sess.mu.Lock()
+		room, renewed := sess.roomForLocked(filter, adding, addingBytes)
+		sess.mu.Unlock()
+		if !room {
+			codes[i] = c.refusedSubscription(q)
+			if seen != nil {
+				seen[filter] = -1
+			}
+			if overLimit++; overLimit == 1 {
+				firstOver = filter
+			}
+			continue
+		}
+		if !renewed {
+			adding++
+			addingBytes += int64(len(filter))
+		}
 		codes[i] = packet.SubackCode(q)
 		if seen != nil {
 			seen[filter] = len(granted)
@@ -83,6 +110,23 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 	if refused > 1 {
 		srv.log.Warn("subscriptions not authorized", "client", c.ident.ClientID,
 			"user", c.ident.Username, "refused", refused)
+	}
+	if overLimit > 0 {
+		srv.stats.subscriptionsOverLimit.Add(uint64(overLimit))
+		sess.mu.Lock()
+		n, bytes := len(sess.subs), sess.subBytes
+		sess.mu.Unlock()
+		// At Warn once a connection, then at Debug: a client that goes
+		// on subscribing past the bound floods no log.
+		level := slog.LevelWarn
+		if c.overLimit {
+			level = slog.LevelDebug
+		}
+		c.overLimit = true
+		srv.log.Log(context.Background(), level, "subscriptions refused: the session is at Config.MaxSubscriptions or Config.MaxSubscriptionBytes",
+			"client", c.ident.ClientID, "refused", overLimit, "filter", firstOver,
+			"subscriptions", n+adding, "max", srv.cfg.MaxSubscriptions,
+			"bytes", bytes+addingBytes, "max_bytes", srv.cfg.MaxSubscriptionBytes)
 	}
 	for _, g := range granted {
 		filter := string(g.Filter)
@@ -128,7 +172,7 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 	for _, f := range p.Filters {
 		filter := string(f)
 		c.sess.mu.Lock()
-		delete(c.sess.subs, filter)
+		c.sess.unsubscribeLocked(filter)
 		if st := c.sess.store(); st != nil {
 			st.subscribed(c.sess.id, filter, 0, true)
 		}

@@ -48,8 +48,9 @@ type brokerFlags struct {
 
 	maxConnections, maxInflight, maxQueued, maxPacketSize int
 	maxPending, maxPendingPerIP, maxConnectPacketSize     int
-	maxTopicLevels, maxSessions                           int
+	maxTopicLevels, maxSessions, maxSubscriptions         int
 	maxQueuedBytes, maxTotalQueuedBytes, maxRetainedBytes int64
+	maxSubscriptionBytes                                  int64
 	stallTimeout                                          time.Duration
 	sysInterval                                           time.Duration
 	shutdownTimeout                                       time.Duration
@@ -108,6 +109,8 @@ func brokerFlagSet(f *brokerFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxConnectPacketSize, "max-connect-packet-size", 0, "")
 	fs.IntVar(&f.maxTopicLevels, "max-topic-levels", 0, "")
 	fs.IntVar(&f.maxSessions, "max-sessions", 0, "")
+	fs.IntVar(&f.maxSubscriptions, "max-subscriptions", 0, "")
+	fs.Int64Var(&f.maxSubscriptionBytes, "max-subscription-bytes", 0, "")
 	fs.Int64Var(&f.maxQueuedBytes, "max-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxTotalQueuedBytes, "max-total-queued-bytes", 0, "")
 	fs.Int64Var(&f.maxRetainedBytes, "max-retained-bytes", 0, "")
@@ -219,6 +222,7 @@ func (f *brokerFlags) check() error {
 		{"max-connect-packet-size", f.maxConnectPacketSize, 268435455 + 5},
 		{"max-topic-levels", f.maxTopicLevels, 65536},
 		{"max-sessions", f.maxSessions, 1 << 30},
+		{"max-subscriptions", f.maxSubscriptions, 1 << 30},
 	} {
 		if l.v < 0 {
 			return usageErr("-%s %d: must not be negative (0 means the default)", l.name, l.v)
@@ -268,6 +272,8 @@ func (f *brokerFlags) brokerConfig(log *slog.Logger) (broker.Config, error) {
 		MaxConnectPacketSize: f.maxConnectPacketSize,
 		MaxTopicLevels:       f.maxTopicLevels,
 		MaxSessions:          f.maxSessions,
+		MaxSubscriptions:     f.maxSubscriptions,
+		MaxSubscriptionBytes: f.maxSubscriptionBytes,
 		MaxQueuedBytes:       f.maxQueuedBytes,
 		MaxTotalQueuedBytes:  f.maxTotalQueuedBytes,
 		MaxRetainedBytes:     f.maxRetainedBytes,
@@ -535,6 +541,8 @@ var brokerFlagNames = map[string]string{
 	"MaxConnectPacketSize": "-max-connect-packet-size",
 	"MaxTopicLevels":       "-max-topic-levels",
 	"MaxSessions":          "-max-sessions",
+	"MaxSubscriptions":     "-max-subscriptions",
+	"MaxSubscriptionBytes": "-max-subscription-bytes",
 	"MaxQueuedBytes":       "-max-queued-bytes",
 	"MaxTotalQueuedBytes":  "-max-total-queued-bytes",
 	"MaxRetainedBytes":     "-max-retained-bytes",

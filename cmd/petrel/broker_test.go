@@ -133,6 +133,8 @@ listen 127.0.0.1:1
 listen 127.0.0.1:2
 max-inflight 7
 max_queued 99
+max_subscriptions 5
+max-subscription-bytes 100
 persist-interval 2s
 allow-anonymous
 password-file /x
@@ -145,7 +147,7 @@ password-file /x
 	if got := f.listen.String(); got != "127.0.0.1:1,127.0.0.1:2" {
 		t.Errorf("listen = %q", got)
 	}
-	if f.maxInflight != 8 || f.maxQueued != 99 || f.persistInterval != 2*time.Second || !f.allowAnonymous || f.passwordFile != "/x" {
+	if f.maxInflight != 8 || f.maxQueued != 99 || f.maxSubscriptions != 5 || f.maxSubscriptionBytes != 100 || f.persistInterval != 2*time.Second || !f.allowAnonymous || f.passwordFile != "/x" {
 		t.Errorf("flags = %+v", f)
 	}
 	// A listener on the command line replaces those of the file.
@@ -179,6 +181,8 @@ func TestBrokerErrors(t *testing.T) {
 	}{
 		{[]string{"-max-inflight", "70000"}, exitUsage, "-max-inflight 70000: more than 65535"},
 		{[]string{"-max-queued", "-1"}, exitUsage, "-max-queued -1: must not be negative"},
+		{[]string{"-max-subscriptions", "-1"}, exitUsage, "-max-subscriptions -1: must not be negative"},
+		{[]string{"-max-subscription-bytes", "-1"}, exitUsage, "-max-subscription-bytes: negative"},
 		{[]string{"-max-connections", "x"}, exitUsage, `invalid value "x" for flag -max-connections`},
 		{[]string{"-sys-interval", "soon"}, exitUsage, "-sys-interval"},
 		{[]string{"-listen-tls", "127.0.0.1:0"}, exitUsage, "-listen-tls and -listen-wss need -certfile and -keyfile"},
