@@ -30,6 +30,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	https     map[*http.Server]struct{}
+	upgrading upgrading // WebSocket connections before their upgrade
 	conns     map[*conn]struct{}
 	sessions  map[string]*session
 	// persistent counts the sessions of sessions with CleanSession 0,

@@ -1,10 +1,12 @@
 package broker
 
 import (
+	"container/list"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/petrel-mqtt/petrel/transport"
 )
@@ -33,10 +35,19 @@ func (s *Server) WebSocketHandler() http.Handler {
 // ServeWebSocket serves MQTT over WebSocket on l, with an http.Server
 // running WebSocketHandler, until Shutdown; then it returns
 // ErrServerClosed. For wss://, pass a listener from tls.NewListener.
+//
+// A connection is pending (see Config.MaxPending) from the moment it is
+// accepted: in its TLS handshake and HTTP upgrade, which must come within
+// Config.ConnectTimeout, as much as before its CONNECT. Up to MaxPending
+// connections of ServeWebSocket's listeners may be in their upgrade at
+// once; a new one beyond closes the oldest, so that sockets that never
+// send a request cannot keep clients out or fill the broker's memory.
 func (s *Server) ServeWebSocket(l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.WebSocketHandler(),
 		ReadHeaderTimeout: s.cfg.ConnectTimeout,
+		IdleTimeout:       s.cfg.ConnectTimeout,
+		ConnState:         s.upgradeState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.mu.Lock()
@@ -58,4 +69,47 @@ func (s *Server) ServeWebSocket(l net.Listener) error {
 	}
 	hs.Close()
 	return err
+}
+
+// upgrading holds the connections of ServeWebSocket's listeners that have
+// not been upgraded yet, oldest first, bounded by Config.MaxPending.
+type upgrading struct {
+	mu    sync.Mutex
+	order list.List // of net.Conn
+	elems map[net.Conn]*list.Element
+}
+
+// upgradeState is ServeWebSocket's http.Server.ConnState: a connection
+// is upgrading from StateNew until hijacked (upgraded: it is then pending
+// as any other until its CONNECT) or closed. The oldest is closed when a
+// new one would exceed Config.MaxPending.
+func (s *Server) upgradeState(nc net.Conn, st http.ConnState) {
+	u := &s.upgrading
+	u.mu.Lock()
+	switch st {
+	case http.StateNew:
+		if u.elems == nil {
+			u.elems = make(map[net.Conn]*list.Element)
+		}
+		var oldest net.Conn
+		if u.order.Len() >= s.cfg.MaxPending {
+			oldest = u.order.Remove(u.order.Front()).(net.Conn)
+			delete(u.elems, oldest)
+		}
+		u.elems[nc] = u.order.PushBack(nc)
+		u.mu.Unlock()
+		if oldest != nil {
+			s.stats.pendingClosed.Add(1)
+			s.log.Debug("connection closed", "remote", oldest.RemoteAddr().String(),
+				"reason", "closed to make room: the oldest of Config.MaxPending WebSocket connections not upgraded yet")
+			oldest.Close()
+		}
+		return
+	case http.StateHijacked, http.StateClosed:
+		if e, ok := u.elems[nc]; ok {
+			u.order.Remove(e)
+			delete(u.elems, nc)
+		}
+	}
+	u.mu.Unlock()
 }

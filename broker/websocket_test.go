@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/petrel-mqtt/petrel/packet"
 	psession "github.com/petrel-mqtt/petrel/session"
@@ -90,5 +92,66 @@ func TestWebSocketHandler(t *testing.T) {
 	}
 	if err := c.Disconnect(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWebSocketPending checks that connections to a WebSocket listener
+// are pending from the moment they are accepted: sockets that never send
+// their HTTP upgrade are bounded by MaxPending, the oldest closed first,
+// so that they cannot keep clients out; a client that upgrades and
+// connects gets in.
+func TestWebSocketPending(t *testing.T) {
+	s, err := New(Config{MaxPending: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.ServeWebSocket(l) }()
+	defer func() {
+		s.Shutdown(context.Background())
+		<-served
+	}()
+
+	silent := make([]net.Conn, 3)
+	for i := range silent {
+		nc, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		silent[i] = nc
+	}
+	closed := func(nc net.Conn) bool {
+		nc.SetReadDeadline(time.Now().Add(wait))
+		_, err := nc.Read(make([]byte, 1))
+		return err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	if !closed(silent[0]) {
+		t.Fatal("the oldest silent connection is still open with MaxPending 2 and 3 of them")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ws, err := psession.New(psession.Config{Address: "ws://" + l.Addr().String() + "/mqtt", ClientID: "ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Connect(ctx); err != nil {
+		t.Fatalf("a WebSocket client beside silent sockets: %v", err)
+	}
+	defer ws.Disconnect(ctx)
+	if !closed(silent[1]) {
+		t.Error("the second silent connection is still open after a client came")
+	}
+	silent[2].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := silent[2].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the newest silent connection: %v; want it still open", err)
+	}
+	if st := s.Stats(); st.PendingClosed != 2 {
+		t.Errorf("PendingClosed %d; want 2", st.PendingClosed)
 	}
 }
