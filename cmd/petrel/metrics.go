@@ -25,6 +25,10 @@ func metricsServer(srv *broker.Server, withPprof bool, log *slog.Logger) *http.S
 	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Longer than scrape intervals (Prometheus's default is 1 m), so
+		// that a scraper keeps its connection, and short enough that idle
+		// ones do not pile up.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
