@@ -42,9 +42,10 @@ const (
 	// DefaultMaxSubscriptions is how many subscriptions one session may
 	// hold.
 	DefaultMaxSubscriptions = 10000
-	// DefaultMaxSubscriptionBytes is what the filters of one session's
-	// subscriptions may hold together, in bytes.
-	DefaultMaxSubscriptionBytes = 1 << 20
+	// DefaultMaxSubscriptionBytes is what one session's subscriptions may
+	// cost together, as Config.MaxSubscriptionBytes counts them: 10,000
+	// filters of four levels, and a little more.
+	DefaultMaxSubscriptionBytes = 8 << 20
 	// DefaultMaxRetainedBytes is what all retained messages together may
 	// hold, counting their topics and payloads plus a small overhead each.
 	DefaultMaxRetainedBytes = 256 << 20
@@ -126,7 +127,9 @@ type Config struct {
 	// means DefaultStallTimeout (10 s).
 	StallTimeout time.Duration
 	// MaxRetainedBytes bounds the retained messages of all topics, in
-	// bytes (topic, payload and a small overhead each): a retained
+	// bytes (topic, payload and a small overhead each, and the nodes of
+	// the topics' levels in the retained tree, 104 bytes each on 64-bit
+	// machines, that other topics do not share already): a retained
 	// PUBLISH that would take them above it is delivered to the
 	// subscribers of its topic as usual, but not retained, the message
 	// retained before staying; it is counted in Stats.RetainedDropped and
@@ -144,15 +147,17 @@ type Config struct {
 	// under each of millions of identifiers. Zero means DefaultMaxSessions.
 	MaxSessions int
 	// MaxSubscriptions bounds the subscriptions of one session, and
-	// MaxSubscriptionBytes the bytes of their filters together. A filter
-	// of a SUBSCRIBE that would take the session beyond either gets
-	// return code 0x80 (failure) and is not subscribed; the others of the
-	// packet are, and a filter the session has already is replaced as
-	// usual. Each refusal is counted in Stats.SubscriptionsOverLimit and
-	// logged. Without a bound, one client could hold the broker's memory
-	// with subscriptions: each costs a few hundred bytes, and a filter may
-	// be 65,535 bytes long. Zero means DefaultMaxSubscriptions (10,000)
-	// and DefaultMaxSubscriptionBytes (1 MiB).
+	// MaxSubscriptionBytes what they cost together: each its filter's
+	// bytes and 144 bytes a level (a node of the subscription index, on
+	// 64-bit machines). A filter of a SUBSCRIBE that would take the
+	// session beyond either gets return code 0x80 (failure) and is not
+	// subscribed; the others of the packet are, and a filter the session
+	// has already is replaced as usual. Each refusal is counted in
+	// Stats.SubscriptionsOverLimit and logged. Without a bound, one client
+	// could hold the broker's memory with subscriptions: a filter may be
+	// 65,535 bytes long, or of 201 levels. Zero means
+	// DefaultMaxSubscriptions (10,000) and DefaultMaxSubscriptionBytes
+	// (8 MiB).
 	MaxSubscriptions     int
 	MaxSubscriptionBytes int64
 	// MaxClientIDLength is the longest ClientId accepted, in bytes; a

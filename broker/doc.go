@@ -92,8 +92,8 @@
 //	StallTimeout       10 s without progress while publishers wait, then the client is disconnected
 //	MaxSessions        100,000 persistent sessions; beyond, the one offline the longest ends
 //	MaxSubscriptions   10,000 subscriptions per session; beyond, SUBACK 0x80
-//	MaxSubscriptionBytes 1 MiB of one session's filters; beyond, SUBACK 0x80
-//	MaxRetainedBytes   256 MiB of retained messages; beyond, a message is delivered but not retained
+//	MaxSubscriptionBytes 8 MiB of one session's filters, with 144 bytes a level; beyond, SUBACK 0x80
+//	MaxRetainedBytes   256 MiB of retained messages and their topics' nodes; beyond, a message is delivered but not retained
 //	MaxTopicLevels     201 levels (200 '/') in a topic or filter; beyond, the connection is closed
 //	MaxClientIDLength  256 bytes; beyond, CONNACK 2 (identifier rejected)
 //	ConnectTimeout     10 s from accepting a connection to its CONNECT [MQTT-3.1.0-1]

@@ -17,7 +17,9 @@ import (
 // at Warn once a connection.
 func TestMaxSubscriptions(t *testing.T) {
 	var logs lockedBuffer
-	srv, addr := startServer(t, Config{MaxSubscriptions: 3, MaxSubscriptionBytes: 10,
+	// Room for three filters of three bytes and two levels, as "a/1".
+	room := 3 * subscriptionCost("a/1")
+	srv, addr := startServer(t, Config{MaxSubscriptions: 3, MaxSubscriptionBytes: room,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := connectID(t, addr, "subs", true)
 	subscribe := func(id uint16, want []packet.SubackCode, filters ...string) {
@@ -37,8 +39,8 @@ func TestMaxSubscriptions(t *testing.T) {
 	subscribe(2, []packet.SubackCode{ok, no}, "a/1", "a/5")
 	c.send(&packet.Unsubscribe{PacketID: 3, Filters: [][]byte{[]byte("a/3")}})
 	c.expect(&packet.Unsuback{PacketID: 3})
-	// A place again, and 4 bytes of the 10 (6 taken): "a/444" is too
-	// long, "b" fits.
+	// A place again, but "a/444" costs 2 bytes more than "a/3" did: too
+	// much; "b", of one level, fits.
 	subscribe(4, []packet.SubackCode{no, ok}, "a/444", "b")
 
 	// What was refused gets nothing; what was granted does.
@@ -49,7 +51,7 @@ func TestMaxSubscriptions(t *testing.T) {
 	if st := srv.Stats(); st.SubscriptionsOverLimit != 3 || st.Subscriptions != 3 {
 		t.Errorf("SubscriptionsOverLimit %d, Subscriptions %d; want 3 and 3", st.SubscriptionsOverLimit, st.Subscriptions)
 	}
-	const warn = `level=WARN msg="subscriptions refused: the session is at Config.MaxSubscriptions or Config.MaxSubscriptionBytes" client=subs refused=1 filter=a/4 subscriptions=3 max=3 bytes=9 max_bytes=10`
+	warn := fmt.Sprintf(`level=WARN msg="subscriptions refused: the session is at Config.MaxSubscriptions or Config.MaxSubscriptionBytes" client=subs refused=1 filter=a/4 subscriptions=3 max=3 bytes=%d max_bytes=%d`, room, room)
 	if got := strings.Count(logs.String(), "subscriptions refused"); got != 1 || !strings.Contains(logs.String(), warn) {
 		t.Errorf("%d warnings; want one: %s\nlog:\n%s", got, warn, logs.String())
 	}
@@ -61,9 +63,9 @@ func TestMaxSubscriptions(t *testing.T) {
 	}
 }
 
-// TestMaxSubscriptionsDefault checks that the default bounds what one
+// TestMaxSubscriptionsDefault checks that the defaults bound what one
 // client can make the broker hold with SUBSCRIBE packets: 10,000 short
-// filters, and far fewer long ones (a filter may be 65,535 bytes).
+// filters, and far fewer deep ones.
 func TestMaxSubscriptionsDefault(t *testing.T) {
 	srv, addr := startServer(t, Config{})
 	c := connectID(t, addr, "flood", true)
@@ -87,30 +89,27 @@ func TestMaxSubscriptionsDefault(t *testing.T) {
 	if granted != DefaultMaxSubscriptions {
 		t.Errorf("granted %d of 11,000 short filters; want DefaultMaxSubscriptions, %d", granted, DefaultMaxSubscriptions)
 	}
-	// Long filters: the bytes bound, over two packets (each under
-	// MaxPacketSize).
-	d := connectID(t, addr, "long", true)
+	// Deep filters, of 201 levels: the bound of their cost.
+	d := connectID(t, addr, "deep", true)
+	p := &packet.Subscribe{PacketID: 1}
+	for i := range 300 {
+		p.Filters = append(p.Filters, packet.Subscription{Filter: []byte(fmt.Sprintf("%03d", i) + strings.Repeat("/a", 200))})
+	}
+	d.send(p)
+	ack, ok := d.next().(*packet.Suback)
+	if !ok {
+		t.Fatalf("got %v, want a SUBACK", ack)
+	}
 	n := 0
-	for id := uint16(1); id <= 2; id++ {
-		p := &packet.Subscribe{PacketID: id}
-		for i := range 12 {
-			p.Filters = append(p.Filters, packet.Subscription{Filter: []byte(fmt.Sprintf("%d%02d", id, i) + strings.Repeat("y", 59998))})
-		}
-		d.send(p)
-		ack, ok := d.next().(*packet.Suback)
-		if !ok {
-			t.Fatalf("got %v, want a SUBACK", ack)
-		}
-		for _, code := range ack.ReturnCodes {
-			if code != packet.Failure {
-				n++
-			}
+	for _, code := range ack.ReturnCodes {
+		if code != packet.Failure {
+			n++
 		}
 	}
-	if want := DefaultMaxSubscriptionBytes / 60001; n != want {
-		t.Errorf("granted %d filters of 60,001 bytes; want %d (DefaultMaxSubscriptionBytes)", n, want)
+	if want := int(DefaultMaxSubscriptionBytes / subscriptionCost(string(p.Filters[0].Filter))); want >= 300 || n != want {
+		t.Errorf("granted %d filters of 201 levels; want %d (DefaultMaxSubscriptionBytes)", n, want)
 	}
-	if st := srv.Stats(); st.SubscriptionsOverLimit != uint64(11000-granted+24-n) {
-		t.Errorf("SubscriptionsOverLimit %d; want %d", st.SubscriptionsOverLimit, 11000-granted+24-n)
+	if st := srv.Stats(); st.SubscriptionsOverLimit != uint64(11000-granted+300-n) {
+		t.Errorf("SubscriptionsOverLimit %d; want %d", st.SubscriptionsOverLimit, 11000-granted+300-n)
 	}
 }

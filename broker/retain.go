@@ -24,7 +24,9 @@ type retainStore struct {
 }
 
 // retainedCost is what a retained message counts against
-// Config.MaxRetainedBytes: its topic, its payload and messageOverhead.
+// Config.MaxRetainedBytes beside the nodes of its topic's levels in the
+// tree (topictree.Tree.Bytes): its topic, its payload and
+// messageOverhead.
 func retainedCost(m *message) int64 {
 	return int64(len(m.topic)+len(m.payload)) + messageOverhead
 }
@@ -33,7 +35,9 @@ func retainedCost(m *message) int64 {
 // before [MQTT-3.3.1-5]; a message with an empty payload deletes it instead
 // and is never kept [MQTT-3.3.1-10] [MQTT-3.3.1-11]. It reports false,
 // storing nothing and leaving the message before in place, if m would
-// take the store above its bound (Config.MaxRetainedBytes).
+// take the store above its bound (Config.MaxRetainedBytes): the messages'
+// cost and the tree's nodes, of which a topic of many levels new to the
+// tree makes many.
 func (r *retainStore) set(m *message) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -42,8 +46,17 @@ func (r *retainStore) set(m *message) bool {
 	if p != nil && *p != nil {
 		old = retainedCost(*p)
 	}
-	if len(m.payload) > 0 && r.max > 0 && r.bytes-old+retainedCost(m) > r.max && retainedCost(m) > old {
-		return false
+	if len(m.payload) > 0 && r.max > 0 && retainedCost(m) > old {
+		made := p == nil
+		if made {
+			p = r.tree.Leaf(m.topic) // its nodes count
+		}
+		if r.bytes-old+retainedCost(m)+r.tree.Bytes() > r.max {
+			if made {
+				r.tree.Prune(m.topic, isNilMessage)
+			}
+			return false
+		}
 	}
 	if r.onSet != nil {
 		r.onSet(m)

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -13,7 +15,9 @@ import (
 // smaller replacement, or a deletion, makes room.
 func TestMaxRetainedBytes(t *testing.T) {
 	cost := int64(len("r/1") + 300 + messageOverhead) // each message below
-	srv, addr := startServer(t, Config{MaxRetainedBytes: 2*cost + 10})
+	// Two messages, and the three nodes of their topics: r, 1 and 2.
+	nodes := 3 * topictree.NodeBytes[*message]()
+	srv, addr := startServer(t, Config{MaxRetainedBytes: 2*cost + nodes + 10})
 	live := connectID(t, addr, "live", true)
 	live.subscribe(1, "r/#", packet.QoS0, packet.GrantedQoS0)
 	p := connectID(t, addr, "pub", true)
@@ -58,5 +62,36 @@ func TestMaxRetainedBytes(t *testing.T) {
 	check("r/1=e", "r/3=c")
 	if st := srv.Stats(); st.RetainedDropped != 2 || st.Retained != 2 {
 		t.Errorf("RetainedDropped %d, Retained %d; want 2 and 2", st.RetainedDropped, st.Retained)
+	}
+}
+
+// TestMaxRetainedBytesDeep checks that Config.MaxRetainedBytes counts the
+// nodes a retained topic makes in the tree, one a level: a topic of 200
+// levels with a 1-byte payload, new below its first level, holds some
+// 14 KB, 35 times its topic and payload. Before the nodes were counted,
+// 20,000 of them held 287 MB against a bound that counted 10 MB. A
+// message refused leaves no node behind.
+func TestMaxRetainedBytesDeep(t *testing.T) {
+	deep := func(i int) string { return fmt.Sprint(i) + strings.Repeat("/a", 199) }
+	var probe retainStore
+	for i := range 3 {
+		probe.set(&message{topic: deep(i), payload: []byte("x")})
+	}
+	fits := probe.bytes + probe.tree.Bytes() // three of them
+	srv, addr := startServer(t, Config{MaxRetainedBytes: fits + 100})
+	p := connectID(t, addr, "pub", true)
+	for i := range 10 {
+		p.publish(deep(i), "x", packet.QoS0, true, 0)
+	}
+	p.send(&packet.Pingreq{})
+	p.expect(&packet.Pingresp{})
+	if st := srv.Stats(); st.Retained != 3 || st.RetainedDropped != 7 {
+		t.Errorf("Retained %d, RetainedDropped %d; want 3 and 7", st.Retained, st.RetainedDropped)
+	}
+	srv.retained.mu.RLock()
+	got := srv.retained.tree.Bytes()
+	srv.retained.mu.RUnlock()
+	if want := probe.tree.Bytes(); got != want {
+		t.Errorf("tree Bytes %d after 7 refused; want %d, the 3 kept's", got, want)
 	}
 }

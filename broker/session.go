@@ -3,9 +3,11 @@ package broker
 import (
 	"container/list"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/petrel-mqtt/petrel/internal/topictree"
 	"github.com/petrel-mqtt/petrel/packet"
 )
 
@@ -73,7 +75,7 @@ type session struct {
 	owner     string     // the identity it belongs to (conn.owner); "" if not known yet
 	discarded bool       // the session has ended; deliveries are ignored
 	subs      map[string]packet.QoS
-	subBytes  int64 // the bytes of the filters in subs (Config.MaxSubscriptionBytes)
+	subBytes  int64 // what subs costs (subscriptionCost), against Config.MaxSubscriptionBytes
 	queue     fifo
 	inflight  []*flight          // in the order first sent [MQTT-4.6.0-1]
 	byID      map[uint16]*flight // the same flights by packet identifier
@@ -96,9 +98,16 @@ func (s *session) subscribeLocked(filter string, q packet.QoS) {
 		s.subs = make(map[string]packet.QoS)
 	}
 	if _, ok := s.subs[filter]; !ok {
-		s.subBytes += int64(len(filter))
+		s.subBytes += subscriptionCost(filter)
 	}
 	s.subs[filter] = q
+}
+
+// subscriptionCost is what a subscription to filter counts against
+// Config.MaxSubscriptionBytes: the filter, and a node of the index for
+// each of its levels, which other filters may share or not.
+func subscriptionCost(filter string) int64 {
+	return int64(len(filter)) + int64(strings.Count(filter, "/")+1)*topictree.NodeBytes[subscribers]()
 }
 
 // unsubscribeLocked removes a subscription, if s has it. The caller holds
@@ -106,7 +115,7 @@ func (s *session) subscribeLocked(filter string, q packet.QoS) {
 func (s *session) unsubscribeLocked(filter string) {
 	if _, ok := s.subs[filter]; ok {
 		delete(s.subs, filter)
-		s.subBytes -= int64(len(filter))
+		s.subBytes -= subscriptionCost(filter)
 	}
 }
 
@@ -121,7 +130,7 @@ func (s *session) roomForLocked(filter string, adding int, addingBytes int64) (o
 	}
 	cfg := &s.srv.cfg
 	return len(s.subs)+adding < cfg.MaxSubscriptions &&
-		s.subBytes+addingBytes+int64(len(filter)) <= cfg.MaxSubscriptionBytes, false
+		s.subBytes+addingBytes+subscriptionCost(filter) <= cfg.MaxSubscriptionBytes, false
 }
 
 // setUser records the user name of the session's client.

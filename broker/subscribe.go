@@ -99,7 +99,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) {
 		}
 		if !renewed {
 			adding++
-			addingBytes += int64(len(filter))
+			addingBytes += subscriptionCost(filter)
 		}
 		codes[i] = packet.SubackCode(q)
 		if seen != nil {

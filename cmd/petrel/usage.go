@@ -302,15 +302,17 @@ State and limits (0 means the default):
                     bytes of queued and in-flight messages of all sessions
                     (default 268435456, 256 MiB)
   -max-retained-bytes n
-                    bytes of all retained messages (default 268435456,
-                    256 MiB); a retained message beyond is delivered but
-                    not retained, counted and logged
+                    bytes of all retained messages, with their topics'
+                    nodes (default 268435456, 256 MiB); a retained
+                    message beyond is delivered but not retained, counted
+                    and logged
   -max-subscriptions n
                     subscriptions per session (default 10000); a filter
                     beyond gets return code 0x80, counted and logged
   -max-subscription-bytes n
-                    bytes of one session's filters together (default
-                    1048576, 1 MiB), refused as for -max-subscriptions
+                    what one session's subscriptions cost together: each
+                    its filter's bytes and 144 a level (default 8388608,
+                    8 MiB); beyond, refused as for -max-subscriptions
   -stall-timeout t  how long a client may take no message while publishers
                     wait for it before it is disconnected (default 10s)
   -max-packet-size n

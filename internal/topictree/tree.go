@@ -1,6 +1,9 @@
 package topictree
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Tree is a trie of topic filter levels whose nodes may hold a leaf of
 // type L, the caller's state for the filter that ends there.
@@ -8,7 +11,8 @@ import "strings"
 // The zero value is an empty tree. A Tree must not be copied after first
 // use.
 type Tree[L any] struct {
-	root node[L]
+	root  node[L]
+	nodes int // below root
 }
 
 // node is one filter level. leaf, if set, belongs to the filter that ends
@@ -46,7 +50,12 @@ func (t *Tree[L]) Leaf(filter string) *L {
 	for rest, last := filter, false; !last; {
 		var level string
 		level, rest, last = cutLevel(rest)
-		n = n.child(level, last, true)
+		c := n.child(level, last, false)
+		if c == nil {
+			c = n.child(level, last, true)
+			t.nodes++
+		}
+		n = c
 	}
 	n.set = true
 	return &n.leaf
@@ -72,8 +81,22 @@ func (t *Tree[L]) Find(filter string) *L {
 // nodes that lead to it and hold neither a leaf nor other filters. The
 // caller prunes a filter after emptying its leaf.
 func (t *Tree[L]) Prune(filter string, empty func(L) bool) {
-	t.root.prune(filter, empty)
+	t.nodes -= t.root.prune(filter, empty)
 }
+
+// Bytes is about the memory t's nodes take: one node per level of each
+// filter, less the levels filters share, NodeBytes each. It is what a
+// bound on a tree's memory counts beside the leaves'.
+func (t *Tree[L]) Bytes() int64 { return int64(t.nodes) * NodeBytes[L]() }
+
+// NodeBytes is about what one level of a filter costs in a Tree[L], if no
+// other filter shares it: the node, and the map entry of a parent with
+// many children.
+func NodeBytes[L any]() int64 { return int64(unsafe.Sizeof(node[L]{})) + mapEntryBytes }
+
+// mapEntryBytes is about what a map entry of a level and a node pointer
+// costs: the key's string header, the pointer, and the map's slack.
+const mapEntryBytes = 40
 
 // Empty reports whether t holds no leaves and no nodes.
 func (t *Tree[L]) Empty() bool {
@@ -172,22 +195,25 @@ func (n *node[L]) bare() bool {
 }
 
 // prune removes the leaf that filter, the levels left to walk below n,
-// leads to if empty says so, and the children of n this leaves bare.
-func (n *node[L]) prune(filter string, empty func(L) bool) {
+// leads to if empty says so, and the children of n this leaves bare. It
+// returns the number of nodes removed.
+func (n *node[L]) prune(filter string, empty func(L) bool) (removed int) {
 	level, rest, last := cutLevel(filter)
 	c := n.child(level, last, false)
 	if c == nil {
-		return
+		return 0
 	}
 	if !last {
-		c.prune(rest, empty)
+		removed = c.prune(rest, empty)
 	} else if c.set && empty(c.leaf) {
 		var zero L
 		c.leaf, c.set = zero, false
 	}
 	if c.bare() {
 		n.dropChild(level, last)
+		removed++
 	}
+	return removed
 }
 
 // match calls fn with the leaves at or below n that match rest, the topic

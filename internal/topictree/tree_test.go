@@ -158,7 +158,8 @@ func BenchmarkTreeMatch(b *testing.B) {
 // TestTreeChurn adds and prunes filters in a seeded random order, so that
 // literal children move through a node's first slot and its map in every
 // order, and checks after each step that Find and Match agree with the
-// set of filters held, and that the tree ends empty.
+// set of filters held, that Bytes counts the nodes there are, and that
+// the tree ends empty.
 func TestTreeChurn(t *testing.T) {
 	var filters []string
 	for _, f := range combine([]string{"a", "b", "c", "+"}, 3) {
@@ -170,6 +171,9 @@ func TestTreeChurn(t *testing.T) {
 	held := map[string]bool{}
 	check := func(step int) {
 		t.Helper()
+		if n := countNodes(&tree.root); tree.Bytes() != int64(n)*NodeBytes[string]() {
+			t.Fatalf("step %d: Bytes %d, want %d nodes of %d", step, tree.Bytes(), n, NodeBytes[string]())
+		}
 		for _, f := range filters {
 			if p := tree.Find(f); (p != nil) != held[f] {
 				t.Fatalf("step %d: Find(%q) = %v, held %v", step, f, p, held[f])
@@ -207,7 +211,21 @@ func TestTreeChurn(t *testing.T) {
 		*tree.Find(f) = ""
 		tree.Prune(f, isEmpty)
 	}
-	if !tree.Empty() {
-		t.Errorf("tree not empty after pruning every leaf: %+v", tree.root)
+	if !tree.Empty() || tree.Bytes() != 0 {
+		t.Errorf("tree not empty after pruning every leaf (Bytes %d): %+v", tree.Bytes(), tree.root)
 	}
+}
+
+// countNodes counts the nodes below n.
+func countNodes[L any](n *node[L]) int {
+	count := 0
+	for _, c := range []*node[L]{n.first, n.plus, n.hash} {
+		if c != nil {
+			count += 1 + countNodes(c)
+		}
+	}
+	for _, c := range n.more {
+		count += 1 + countNodes(c)
+	}
+	return count
 }
