@@ -41,6 +41,7 @@ type mosquittoConf struct {
 
 	persistence    *bool  // persistence: Mosquitto's default is false
 	persistDir     string // persistence_location
+	persistFile    string // persistence_file
 	maxPayload     int
 	maxKeepAlive   int
 	refuseEmptyID  bool
@@ -174,6 +175,10 @@ var directives = map[string]directive{
 		r.x.persistDir = strings.Join(a, " ")
 		return nil
 	}},
+	"persistence_file": {set: func(r *confReader, a []string) error {
+		r.x.persistFile = strings.Join(a, " ")
+		return nil
+	}},
 	"autosave_interval": {set: func(r *confReader, a []string) error {
 		var n int
 		if err := intInto(a[0], 0, 1<<20, &n); err != nil {
@@ -209,7 +214,6 @@ var directives = map[string]directive{
 
 	// Tuning of Mosquitto's internals: warnings.
 	"autosave_on_changes":      {warn: "ignored: Petrel writes its state every autosave_interval"},
-	"persistence_file":         {warn: "ignored: Petrel keeps a directory of its own files"},
 	"set_tcp_nodelay":          {warn: "ignored: Go sets TCP_NODELAY"},
 	"log_timestamp":            {warn: "ignored: Petrel's log lines always carry a time"},
 	"log_timestamp_format":     {warn: "ignored: Petrel's log lines use RFC 3339 times"},
@@ -237,7 +241,7 @@ var directives = map[string]directive{
 }
 
 // mosquittoOnly are the directives that mark a file as Mosquitto's.
-var mosquittoOnly = []string{"connection", "listener", "port", "per_listener_settings", "persistence", "persistence_location", "log_dest", "log_type", "include_dir", "message_size_limit", "max_inflight_messages", "max_queued_messages"}
+var mosquittoOnly = []string{"connection", "listener", "port", "per_listener_settings", "persistence", "persistence_location", "persistence_file", "log_dest", "log_type", "include_dir", "message_size_limit", "max_inflight_messages", "max_queued_messages"}
 
 // readConfigFile reads name, and the files it includes, into f.
 func (f *brokerFlags) readConfigFile(fs *flag.FlagSet, name string) error {
@@ -631,7 +635,7 @@ func (r *confReader) finish(name string) error {
 			return usageErr("-c %s: listener %s: %v", name, l.port, err)
 		}
 	}
-	if err := r.finishPersistence(name); err != nil {
+	if err := r.finishPersistence(); err != nil {
 		return err
 	}
 	if err := x.finishBridges(); err != nil {
@@ -671,12 +675,13 @@ func (r *confReader) finish(name string) error {
 	return nil
 }
 
-// finishPersistence applies persistence and persistence_location, in
-// either order, as Mosquitto does: the location is used only with
-// persistence true (Mosquitto's default is false), and persistence true
-// with no location, where Mosquitto writes mosquitto.db in its working
-// directory, is an error rather than state silently kept in memory only.
-func (r *confReader) finishPersistence(name string) error {
+// finishPersistence applies persistence, persistence_location and
+// persistence_file, in any order, as Mosquitto does: they are used only
+// with persistence true (Mosquitto's default is false). Petrel keeps a
+// directory of its own files: persistence_location, else, where Mosquitto
+// would write persistence_file (mosquitto.db) in its working directory,
+// the directory persistence_file.petrel there.
+func (r *confReader) finishPersistence() error {
 	x := r.x
 	switch {
 	case x.persistence == nil || !*x.persistence:
@@ -688,9 +693,21 @@ func (r *confReader) finishPersistence(name string) error {
 		}
 	case x.persistDir != "":
 		x.warnings = append(x.warnings, "persistence_location: Petrel keeps its own files there and does not read mosquitto.db")
+		if x.persistFile != "" {
+			x.warnings = append(x.warnings, "persistence_file: ignored: Petrel keeps a directory of its own files in persistence_location")
+		}
 		return r.setFlag("persistence-dir", x.persistDir)
 	case r.f.persistenceDir == "":
-		return usageErr("-c %s: persistence true without persistence_location: Mosquitto would write mosquitto.db in its working directory; give Petrel a directory of its own (persistence_location or -persistence-dir)", name)
+		file := x.persistFile
+		if file == "" {
+			file = "mosquitto.db"
+		}
+		dir, err := filepath.Abs(file + ".petrel")
+		if err != nil {
+			return fmt.Errorf("persistence_file %s: %w", file, err)
+		}
+		x.warnings = append(x.warnings, fmt.Sprintf("persistence_location not given: Petrel keeps its own files in %s, in the working directory, where Mosquitto would write %s", dir, file))
+		return r.setFlag("persistence-dir", dir)
 	}
 	return nil
 }

@@ -34,6 +34,10 @@ func parseConf(t *testing.T, text string, args ...string) (*brokerFlags, error) 
 // file: what it sets, or the error naming the line and the directive.
 func TestMosquittoConf(t *testing.T) {
 	dir := t.TempDir()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	pw := filepath.Join(dir, "passwd")
 	os.WriteFile(pw, nil, 0o600)
 	cfgOf := func(f *brokerFlags) broker.Config {
@@ -104,6 +108,19 @@ func TestMosquittoConf(t *testing.T) {
 			return f.persistenceDir == "" && strings.Contains(strings.Join(f.mosq.warnings, "\n"), "persistence_location: ignored")
 		}},
 		{"persistence true, Petrel's persistence-dir", "persistence true\npersistence-dir " + dir + "\n", func(f *brokerFlags) bool { return f.persistenceDir == dir }},
+		// Mosquitto writes persistence_file (mosquitto.db) in its working
+		// directory; Petrel a directory of its own beside it.
+		{"persistence true alone", "persistence true\n", func(f *brokerFlags) bool {
+			return f.persistenceDir == filepath.Join(wd, "mosquitto.db.petrel") &&
+				strings.Contains(strings.Join(f.mosq.warnings, "\n"), "persistence_location not given: Petrel keeps its own files in "+f.persistenceDir)
+		}},
+		{"persistence_file", "persistence_file mosquitto-1888.db\npersistence true\n", func(f *brokerFlags) bool {
+			return f.persistenceDir == filepath.Join(wd, "mosquitto-1888.db.petrel")
+		}},
+		{"persistence_file, persistence_location", "persistence true\npersistence_file m.db\npersistence_location " + dir + "\n", func(f *brokerFlags) bool {
+			return f.persistenceDir == dir && strings.Contains(strings.Join(f.mosq.warnings, "\n"), "persistence_file: ignored")
+		}},
+		{"persistence_file, persistence false", "persistence_file m.db\n", func(f *brokerFlags) bool { return f.persistenceDir == "" }},
 		{"retain_available true", "retain_available true\n", func(f *brokerFlags) bool { return true }},
 		{"check_retain_source false", "check_retain_source false\n", func(f *brokerFlags) bool { return true }},
 		{"upgrade_outgoing_qos false", "upgrade_outgoing_qos false\n", func(f *brokerFlags) bool { return true }},
@@ -174,7 +191,6 @@ func TestMosquittoConf(t *testing.T) {
 		{"check_retain_source true\n", "line 1: check_retain_source: true"},
 		{"upgrade_outgoing_qos true\n", "line 1: upgrade_outgoing_qos: true"},
 		{"mount_point tenant/\n", "line 1: mount_point: not supported"},
-		{"persistence true\n", "persistence true without persistence_location"},
 		{"log_dest topic\n", "line 1: log_dest: topic is not supported"},
 		{"log_type chatty\n", "line 1: log_type"},
 		{"plugin /usr/lib/x.so\n", "line 1: plugin: not supported"},
