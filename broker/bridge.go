@@ -80,19 +80,21 @@ type Bridge struct {
 	// on NotificationTopic, on this broker and on the remote one. The zero
 	// value, NotifyBoth, is Mosquitto's default. On the remote broker the
 	// "0" of a lost connection is the connection's will, as in Mosquitto,
-	// only for a NotificationTopic outside $SYS: brokers refuse wills on
-	// $SYS topics (Petrel's with CONNACK 5), so there the remote broker
+	// only for a NotificationTopic outside $SYS: most brokers refuse wills
+	// on $SYS topics (Mosquitto and Petrel accept them on
+	// $SYS/broker/connection/+/state only), so there the remote broker
 	// gets "1" on each connection and "0" when the bridge stops.
 	Notifications Notify
 	// NotificationTopic is where the state is published; empty means
 	// "$SYS/broker/connection/" + ClientID + "/state", Mosquitto's.
 	NotificationTopic string
 	// TryPrivate sets bit 0x80 of the protocol level in CONNECT (0x84),
-	// Mosquitto's mark of a bridge: a Mosquitto remote then neither sends
-	// the bridge back its own messages nor clears their RETAIN flag.
-	// Brokers that do not know the mark (RabbitMQ, EMQX, Petrel's own)
+	// Mosquitto's mark of a bridge: a Mosquitto or Petrel remote then
+	// neither sends the bridge back its own messages nor clears their
+	// RETAIN flag. Brokers that do not know the mark (RabbitMQ, EMQX)
 	// refuse such a CONNECT as an unacceptable protocol version, so the
-	// default is false, unlike Mosquitto's; set it for a Mosquitto remote.
+	// default is false, unlike Mosquitto's; set it for a Mosquitto or
+	// Petrel remote.
 	TryPrivate bool
 }
 

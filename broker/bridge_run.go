@@ -199,8 +199,9 @@ func (s *Server) newBridge(cfg Bridge) (*bridge, error) {
 		},
 	}
 	if cfg.Notifications == NotifyBoth && !strings.HasPrefix(cfg.NotificationTopic, "$") {
-		// Brokers refuse a will on $SYS (Petrel's does, with CONNACK
-		// 5): there, only the "1" and the "0" of a clean stop.
+		// Most brokers refuse a will on $SYS (Mosquitto and Petrel
+		// take one on $SYS/broker/connection/+/state only): there, only
+		// the "1" and the "0" of a clean stop.
 		upCfg.Will = &mqtt.Will{Topic: cfg.NotificationTopic, Payload: []byte("0"), QoS: packet.QoS1, Retain: true}
 	}
 	if cfg.TryPrivate {

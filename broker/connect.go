@@ -121,9 +121,14 @@ func (c *conn) connect(p *packet.Connect) bool {
 	if c.mqtt31 {
 		present = false // attach sent none: see there
 	}
+	c.sess.peerBridge.Store(p.Bridge)
 	c.srv.stats.clients.Add(1)
-	c.srv.log.Info("client connected", "client", id, "remote", c.remote, "user", user,
-		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive, "mqtt31", c.mqtt31)
+	attrs := []any{"client", id, "remote", c.remote, "user", user,
+		"clean", p.CleanSession, "present", present, "keepalive", p.KeepAlive, "mqtt31", c.mqtt31}
+	if p.Bridge {
+		attrs = append(attrs, "bridge", true)
+	}
+	c.srv.log.Info("client connected", attrs...)
 	return true
 }
 
@@ -166,12 +171,25 @@ func (c *conn) owner() string {
 }
 
 // canPublish asks the Authorizer whether the client may publish to topic.
-// Nobody publishes to $SYS/ but the broker.
+// Nobody publishes to $SYS/ but the broker, except to
+// $SYS/broker/connection/+/state, where a bridge (Mosquitto's, or
+// Petrel's) says whether it is connected, as Mosquitto allows.
 func (c *conn) canPublish(topic string) bool {
-	if strings.HasPrefix(topic, "$SYS/") || topic == "$SYS" {
+	if (strings.HasPrefix(topic, "$SYS/") || topic == "$SYS") && !isBridgeState(topic) {
 		return false
 	}
 	return c.srv.cfg.Authorizer.CanPublish(c.ident, topic)
+}
+
+// isBridgeState reports whether topic matches
+// $SYS/broker/connection/+/state, a bridge's notification topic.
+func isBridgeState(topic string) bool {
+	id, ok := strings.CutPrefix(topic, "$SYS/broker/connection/")
+	if !ok {
+		return false
+	}
+	id, ok = strings.CutSuffix(id, "/state")
+	return ok && !strings.Contains(id, "/")
 }
 
 // attach makes c the connection of the session of id, first disconnecting

@@ -125,7 +125,8 @@
 // and nothing subscribed); a
 // refused PUBLISH is acknowledged and dropped [MQTT-3.3.5-2], and counted
 // in Stats.Denied; a refused will topic refuses the connection with code
-// 5. No client may publish to $SYS. Each delivery is checked again
+// 5. No client may publish to $SYS, but to $SYS/broker/connection/+/state
+// (see "Bridges of other brokers"). Each delivery is checked again
 // (Authorizer.CanSubscribe with the topic name), so a subscription never
 // outlives the right that granted it.
 //
@@ -236,7 +237,17 @@
 // its bridges). A remote broker that does not know bridges sends the
 // bridge back its own messages on Both topics: the bridge drops a message
 // coming in whose topic and payload are those of one it sent in the last
-// minute, once per message sent (with TryPrivate, a Mosquitto remote does
-// not send them back, and nothing is dropped). Retained messages go out
-// retained.
+// minute, once per message sent (with TryPrivate, a Mosquitto or Petrel
+// remote does not send them back, and nothing is dropped). Retained
+// messages go out retained.
+//
+// Bridges of other brokers. A client whose CONNECT sets bit 0x80 of the
+// protocol level (packet.Connect.Bridge: Mosquitto's bridges do, by
+// default, with try_private) is served as Mosquitto serves a bridge: it
+// gets none of the messages it published back, so that a "both" topic
+// does not loop, and the messages it gets keep the RETAIN flag they were
+// published with, so that retained messages stay retained across it. Any
+// client may publish to $SYS/broker/connection/+/state, and set its will
+// there, where bridges say whether they are connected (Mosquitto's
+// notifications), as Mosquitto allows; the rest of $SYS is the broker's.
 package broker

@@ -48,7 +48,9 @@ func (c *conn) handlePublish(p *packet.Publish) {
 // of its topic if m has RETAIN set [MQTT-3.3.1-5], and queues m for every
 // session with a matching subscription [MQTT-4.5.0-1], once per session at
 // the lower of its QoS and the highest QoS granted [MQTT-3.8.4-6]
-// [MQTT-3.3.5-1], with RETAIN=0 [MQTT-3.3.1-9].
+// [MQTT-3.3.5-1], with RETAIN=0 [MQTT-3.3.1-9]; to a bridge, of this
+// broker's or another's (session.peerBridge), with its own RETAIN flag,
+// and none of its own messages.
 //
 // With from, the connection the message came from, the sessions it left
 // above their high-water marks are added to from.congested, for its reader
@@ -71,6 +73,12 @@ func (s *Server) publish(m *message, from *conn) {
 				}
 				d.retain = m.retain // to a bridge, retained messages stay retained, as in Mosquitto
 			}
+		}
+		if t.s.peerBridge.Load() {
+			if from != nil && from.sess == t.s {
+				continue // a bridge gets none of its own messages back, as from Mosquitto
+			}
+			d.retain = m.retain
 		}
 		if t.s.mayRead(m.topic) && t.s.enqueue(d, from) && from != nil {
 			from.congested = append(from.congested, t.s)

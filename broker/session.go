@@ -69,6 +69,11 @@ type session struct {
 	// user is the user name of the session's latest client, for the
 	// Authorizer's check of each delivery; nil means none.
 	user atomic.Pointer[string]
+	// peerBridge is set while the session's latest client is a bridge
+	// (packet.Connect.Bridge): it is sent none of the messages it
+	// published, and the RETAIN flag of those it is sent, as Mosquitto
+	// does for bridges.
+	peerBridge atomic.Bool
 
 	mu        sync.Mutex // guards the fields below; taken after Server.mu
 	conn      *conn      // the connected client, nil while offline

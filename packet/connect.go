@@ -17,6 +17,12 @@ type Connect struct {
 	// code. Its wire format is that of 3.1.1 but for the header; the
 	// decoder applies 3.1's looser flag rules (see Decode).
 	MQTT31 bool
+	// Bridge marks a CONNECT whose protocol level has bit 0x80 set (0x84,
+	// or 0x83 with MQTT31): Mosquitto's mark of a bridge (its
+	// try_private), outside the specification. A Mosquitto server, and
+	// Petrel's, then sends the connection back none of the messages it
+	// published, and keeps the RETAIN flag of the messages it forwards.
+	Bridge bool
 
 	ClientID     []byte // UTF-8 string [MQTT-3.1.3-4]
 	CleanSession bool
@@ -62,12 +68,20 @@ const (
 // Type returns TypeConnect.
 func (*Connect) Type() Type { return TypeConnect }
 
+// bridgeLevel is the bit of the protocol level that marks a bridge's
+// CONNECT (Connect.Bridge).
+const bridgeLevel = 0x80
+
 // header returns the Protocol Name field and the level p names.
 func (p *Connect) header() (string, byte) {
+	name, level := protocolName, byte(ProtocolLevel)
 	if p.MQTT31 {
-		return protocolName31, ProtocolLevel31
+		name, level = protocolName31, ProtocolLevel31
 	}
-	return protocolName, ProtocolLevel
+	if p.Bridge {
+		level |= bridgeLevel
+	}
+	return name, level
 }
 
 func (p *Connect) remainingLength() int {
@@ -199,8 +213,9 @@ func (p *Connect) appendUnchecked(b []byte) []byte {
 // number of bytes it took. Its byte fields alias b.
 //
 // It accepts protocol "MQTT" level 4 and protocol "MQIsdp" level 3 (MQTT
-// 3.1, which sets MQTT31). Either name with another level gives an error
-// matching ErrProtocolLevel, which a server answers with CONNACK
+// 3.1, which sets MQTT31), each also with bit 0x80 set, Mosquitto's mark
+// of a bridge (which sets Bridge). Either name with another level gives
+// an error matching ErrProtocolLevel, which a server answers with CONNACK
 // RefusedProtocolVersion [MQTT-3.1.2-2]; every other error means the
 // connection is closed without CONNACK [MQTT-3.1.4-1].
 //
@@ -239,6 +254,7 @@ func (p *Connect) decode(flags byte, b []byte) error {
 	if len(b) < 4 {
 		return errShort(TypeConnect, "variable header")
 	}
+	p.Bridge = b[0]&bridgeLevel != 0
 	if _, level := p.header(); b[0] != level {
 		return perr(TypeConnect, "protocol level", "MQTT-3.1.2-2", ErrProtocolLevel)
 	}

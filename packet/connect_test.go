@@ -1,6 +1,7 @@
 package packet_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -63,6 +64,45 @@ func TestConnectMQTT311Strict(t *testing.T) {
 		var p packet.Connect
 		if _, err := p.Decode(b); err == nil {
 			t.Errorf("flags %08b: Decode accepted %+v", flags, p)
+		}
+	}
+}
+
+// TestConnectBridge checks Mosquitto's mark of a bridge, bit 0x80 of the
+// protocol level: "MQTT" 0x84 and "MQIsdp" 0x83 decode with Bridge set and
+// encode to the same bytes; any other level with the bit stays a protocol
+// level error [MQTT-3.1.2-2].
+func TestConnectBridge(t *testing.T) {
+	connect := func(name string, level byte) []byte {
+		b := []byte{0x10, byte(9 + len(name)), 0x00, byte(len(name))}
+		b = append(b, name...)
+		return append(b, level, 0x02, 0x00, 0x3C, 0x00, 0x01, 'c')
+	}
+	for _, c := range []struct {
+		name   string
+		level  byte
+		mqtt31 bool
+	}{{"MQTT", 0x84, false}, {"MQIsdp", 0x83, true}} {
+		b := connect(c.name, c.level)
+		var p packet.Connect
+		if n, err := p.Decode(b); err != nil || n != len(b) {
+			t.Fatalf("%s level %#x: Decode %d, %v", c.name, c.level, n, err)
+		}
+		want := packet.Connect{MQTT31: c.mqtt31, Bridge: true, ClientID: []byte("c"), CleanSession: true, KeepAlive: 60}
+		if d := cmp.Diff(&want, &p); d != "" {
+			t.Errorf("%s level %#x (-want +got):\n%s", c.name, c.level, d)
+		}
+		if got, err := p.AppendBinary(nil); err != nil || string(got) != string(b) {
+			t.Errorf("%s level %#x: encodes to % x, %v; want % x", c.name, c.level, got, err, b)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		level byte
+	}{{"MQTT", 0x85}, {"MQTT", 0x83}, {"MQTT", 0x80}, {"MQIsdp", 0x84}} {
+		var p packet.Connect
+		if _, err := p.Decode(connect(c.name, c.level)); !errors.Is(err, packet.ErrProtocolLevel) {
+			t.Errorf("%s level %#x: %v; want ErrProtocolLevel", c.name, c.level, err)
 		}
 	}
 }

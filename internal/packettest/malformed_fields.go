@@ -147,6 +147,19 @@ func malformedConnect() []Malformed {
 			},
 			Rule: "MQTT-3.1.2-2", Err: packet.ErrProtocolLevel,
 		},
+		{
+			// Bit 0x80 marks a bridge (Mosquitto's try_private) on levels
+			// 4 and 3 only.
+			Name: "CONNECT/protocol-level-5-bridge",
+			Bytes: []byte{
+				0x10, 0x0E, // CONNECT, remaining length 14
+				0x00, 0x04, 'M', 'Q', 'T', 'T', // protocol name "MQTT"
+				0x85, 0x02, 0x00, 0x3C, // level 5 with the bridge bit, clean start, keep alive 60
+				0x00,            // property length 0
+				0x00, 0x01, 'c', // client identifier "c"
+			},
+			Rule: "MQTT-3.1.2-2", Err: packet.ErrProtocolLevel,
+		},
 		{Name: "CONNECT/reserved-flag", Bytes: connectWithFlags(0x01), Rule: "MQTT-3.1.2-3", Err: packet.ErrConnectFlags},                               // flags 00000001
 		{Name: "CONNECT/reserved-flag/clean-session", Bytes: connectWithFlags(0x03), Rule: "MQTT-3.1.2-3", Err: packet.ErrConnectFlags},                 // flags 00000011
 		{Name: "CONNECT/will-qos1-without-will-flag", Bytes: connectWithFlags(0x0A), Rule: "MQTT-3.1.2-13", Err: packet.ErrConnectFlags},                // flags 00001010
